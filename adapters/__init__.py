@@ -1,0 +1,1 @@
+"""I/O behind small ports: the event store, SQL read models, keys, clock, Kafka."""

@@ -1,0 +1,223 @@
+"""The event-sourced application: commands in, events saved, one transaction per batch.
+
+`execute` applies one command; `execute_batch` applies many in a single transaction (the
+path Kafka ingestion uses). Either way each command sees the effects of the ones before it,
+and a refused command is undone without touching the rest of its batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from adapters.clock import Clock, utc_now
+from adapters.sql import Database, SideWrite
+from adapters.transcodings import TRANSCODINGS
+from domain.commands import Command
+from domain.errors import NotFound, PartnerLedgerError
+from domain.handlers import handle
+
+log = logging.getLogger(__name__)
+A = TypeVar("A", bound=Aggregate)
+
+# A writer that loses a race for an aggregate version retries on fresh state this often.
+CONFLICT_RETRIES = 5
+
+
+@dataclass
+class Outcome:
+    """What became of one command in a batch: its aggregate, or the error that refused it."""
+
+    command: Command
+    aggregate: Aggregate | None = None
+    error: PartnerLedgerError | None = None
+    position: int | None = None
+    events: list[tuple[UUID, int]] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    """The outcomes of a batch, in order, and the log position of its last event."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    position: int | None = None
+
+
+class UnitOfWork:
+    """The aggregates a batch loads and creates, kept so later commands see earlier effects."""
+
+    def __init__(self, app: PartnerLedger) -> None:
+        self.app = app
+        self.loaded: dict[UUID, Aggregate | None] = {}
+        self.touched: dict[UUID, Aggregate | None] | None = None
+
+    def _load(self, aggregate_id: UUID) -> Aggregate | None:
+        if aggregate_id not in self.loaded:
+            try:
+                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self.loaded[aggregate_id] = None
+        aggregate = self.loaded[aggregate_id]
+        if self.touched is not None and aggregate_id not in self.touched:
+            self.touched[aggregate_id] = copy.deepcopy(aggregate)
+        return aggregate
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A:
+        found = self.find(cls, aggregate_id)
+        if found is None:
+            raise NotFound(f"No {cls.__name__.lower()} with id {aggregate_id}.")
+        return found
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        aggregate = self._load(aggregate_id)
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return self._load(aggregate_id) is not None
+
+    def add(self, aggregate: Aggregate) -> None:
+        if self.touched is not None and aggregate.id not in self.touched:
+            self.touched[aggregate.id] = copy.deepcopy(self.loaded.get(aggregate.id))
+        self.loaded[aggregate.id] = aggregate
+
+    def begin_command(self) -> None:
+        """Starts remembering the state of what the next command touches."""
+        self.touched = {}
+
+    def new_events(self) -> list[tuple[UUID, int]]:
+        """(id, version) of each event the current command recorded."""
+        assert self.touched is not None
+        events: list[tuple[UUID, int]] = []
+        for aggregate_id, before in self.touched.items():
+            aggregate = self.loaded[aggregate_id]
+            if aggregate is None:
+                continue
+            already = len(before.pending_events) if before is not None else 0
+            events.extend(
+                (e.originator_id, e.originator_version) for e in aggregate.pending_events[already:]
+            )
+        return events
+
+    def undo_command(self) -> None:
+        """Puts back the state of everything the refused command touched."""
+        assert self.touched is not None
+        self.loaded.update(self.touched)
+        self.touched = None
+
+    def pending(self) -> list[Aggregate]:
+        """Aggregates with events to save."""
+        return [a for a in self.loaded.values() if a is not None and a.pending_events]
+
+
+class PartnerLedger(Application):
+    """The partnerledger event-sourced application."""
+
+    name = "partnerledger"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in TRANSCODINGS:
+            transcoder.register(transcoding)
+
+    def execute(
+        self,
+        command: Command,
+        side_writes: Callable[[Outcome], Sequence[SideWrite]] | None = None,
+    ) -> Outcome:
+        """Applies one command in its own transaction; raises the error that refuses it."""
+        result = self.execute_batch([command], side_writes=side_writes)
+        outcome = result.outcomes[0]
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    def execute_batch(
+        self,
+        commands: Sequence[Command],
+        side_writes: Callable[[Outcome], Sequence[SideWrite]] | None = None,
+        batch_side_writes: Sequence[SideWrite] = (),
+    ) -> BatchResult:
+        """Applies commands in order and saves every resulting event in one transaction.
+
+        `side_writes(outcome)` adds rows for an accepted command and `batch_side_writes`
+        rows for the whole batch, all in the same transaction as the events.
+        """
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return self._execute_once(commands, side_writes, batch_side_writes)
+            except IntegrityError:
+                # Another writer saved one of our aggregates first: start again on fresh state.
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                log.info("version conflict, retrying batch of %d", len(commands))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _execute_once(
+        self,
+        commands: Sequence[Command],
+        side_writes: Callable[[Outcome], Sequence[SideWrite]] | None,
+        batch_side_writes: Sequence[SideWrite],
+    ) -> BatchResult:
+        uow = UnitOfWork(self)
+        result = BatchResult()
+        writes: list[SideWrite] = list(batch_side_writes)
+        now = self.clock()
+        for command in commands:
+            outcome = Outcome(command)
+            uow.begin_command()
+            try:
+                outcome.aggregate = handle(command, uow, now)
+            except PartnerLedgerError as error:
+                uow.undo_command()
+                outcome.error = error
+            else:
+                outcome.events = uow.new_events()
+                if side_writes is not None:
+                    writes.extend(side_writes(outcome))
+            result.outcomes.append(outcome)
+        aggregates = uow.pending()
+        if not aggregates:
+            if writes:
+                self._write_only(writes)
+            return result
+        recordings = self.save(*aggregates, side_writes=writes)
+        positions = {
+            (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
+            for r in recordings
+        }
+        for outcome in result.outcomes:
+            if outcome.events:
+                outcome.position = max(positions[key] for key in outcome.events)
+        result.position = max(positions.values())
+        return result
+
+    def _write_only(self, writes: Sequence[SideWrite]) -> None:
+        with Database(self.factory).transaction() as cursor:
+            for write in writes:
+                write.apply(cursor)
+
+    def position(self) -> int:
+        """The newest position in the notification log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def get_aggregate(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        """An aggregate of the given type, or NotFound."""
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            aggregate = None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"No {cls.__name__.lower()} with id {aggregate_id}.")
+        return aggregate

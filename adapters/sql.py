@@ -1,0 +1,120 @@
+"""One small SQL port over the event store's own connections, for SQLite and PostgreSQL.
+
+Read models, keys and idempotency records live in the same database as the events, and
+are written through the same connection pool, so a write can share a transaction with
+events (see `adapters.recorders`). Statements are written once with `?` placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
+
+
+class Row(Protocol):
+    """A result row, read by column name."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+class Cursor:
+    """A cursor that speaks one placeholder style on both stores."""
+
+    def __init__(self, raw: Any, dialect: str) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.dialect == "postgres" else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
+        """Runs one statement."""
+        self.raw.execute(self._sql(statement), tuple(params))
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Runs one statement for many parameter rows."""
+        if rows:
+            self.raw.executemany(self._sql(statement), [tuple(r) for r in rows])
+
+    def fetchone(self) -> Row | None:
+        """The next row, or None."""
+        return self.raw.fetchone()  # type: ignore[no-any-return]
+
+    def fetchall(self) -> list[Row]:
+        """Every remaining row."""
+        return list(self.raw.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+        return int(self.raw.rowcount)
+
+
+@dataclass(frozen=True)
+class SideWrite:
+    """A statement to run in the same transaction as a batch of events."""
+
+    statement: str
+    params: tuple[Any, ...] = ()
+
+    def apply(self, cursor: Cursor) -> None:
+        """Runs it."""
+        cursor.execute(self.statement, self.params)
+
+
+class Database:
+    """Transactions on the event store's database, with the project's own tables in it."""
+
+    def __init__(self, factory: InfrastructureFactory[Any]) -> None:
+        self.datastore: Any = getattr(factory, "datastore")  # noqa: B009
+        self.dialect = "postgres" if hasattr(self.datastore, "schema") else "sqlite"
+        self.schema: str = getattr(self.datastore, "schema", "")
+
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
+        """A transaction; committed on normal exit when `commit`, else rolled back."""
+        with self.datastore.transaction(commit=commit) as raw:
+            cursor = Cursor(raw, self.dialect)
+            if self.dialect == "postgres":
+                set_search_path(cursor, self.schema)
+            yield cursor
+
+    def create_tables(self, statements: Sequence[str]) -> None:
+        """Creates tables and indexes if missing; PostgreSQL creates the schema too."""
+        with self.transaction() as cursor:
+            if self.dialect == "postgres":
+                cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            for statement in statements:
+                cursor.execute(statement)
+
+    def notification_id(self, originator_id: UUID, version: int) -> int | None:
+        """The log position of one stored event, or None when it is not stored."""
+        with self.transaction(commit=False) as cursor:
+            if self.dialect == "postgres":
+                cursor.execute(
+                    "SELECT notification_id AS position FROM stored_events "
+                    "WHERE originator_id = ? AND originator_version = ?",
+                    (originator_id, version),
+                )
+            else:
+                cursor.execute(
+                    "SELECT rowid AS position FROM stored_events "
+                    "WHERE originator_id = ? AND originator_version = ?",
+                    (originator_id.hex, version),
+                )
+            row = cursor.fetchone()
+            return None if row is None else int(row["position"])
+
+
+def set_search_path(cursor: Cursor, schema: str) -> None:
+    """Unqualified table names resolve to the store's schema for this transaction."""
+    cursor.execute(f'SET LOCAL search_path TO "{schema}"')
+
+
+__all__ = ["Cursor", "Database", "IntegrityError", "OperationalError", "SideWrite"]

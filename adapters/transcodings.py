@@ -1,0 +1,71 @@
+"""How value types are stored inside events (JSON)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.persistence import Transcoding
+
+from domain.money import Money
+from domain.plans import PlanTerms, Tier
+
+
+class MoneyAsDict(Transcoding):
+    """Money as {"amount": "12.50", "currency": "USD"}, exactly as on the wire."""
+
+    type = Money
+    name = "money"
+
+    def encode(self, obj: Money) -> dict[str, str]:
+        return {"amount": str(obj.amount), "currency": obj.currency}
+
+    def decode(self, data: dict[str, str]) -> Money:
+        return Money(Decimal(data["amount"]), data["currency"])
+
+
+class PlanTermsAsDict(Transcoding):
+    """Plan terms field by field; rates stay decimal strings."""
+
+    type = PlanTerms
+    name = "plan_terms"
+
+    def encode(self, obj: PlanTerms) -> dict[str, Any]:
+        return {
+            "name": obj.name,
+            "currency": obj.currency,
+            "deal_rate": str(obj.deal_rate),
+            "referral_rate": str(obj.referral_rate),
+            "referral_months": obj.referral_months,
+            "attribution_days": obj.attribution_days,
+            "deal_protection_days": obj.deal_protection_days,
+            "hold_days": obj.hold_days,
+            "min_payout": str(obj.min_payout.amount),
+            "points_per_conversion": obj.points_per_conversion,
+            "tiers": [
+                {"name": t.name, "threshold": str(t.threshold.amount), "bonus_rate": str(t.bonus_rate)}
+                for t in obj.tiers
+            ],
+        }
+
+    def decode(self, data: dict[str, Any]) -> PlanTerms:
+        currency = data["currency"]
+        return PlanTerms(
+            name=data["name"],
+            currency=currency,
+            deal_rate=Decimal(data["deal_rate"]),
+            referral_rate=Decimal(data["referral_rate"]),
+            referral_months=data["referral_months"],
+            attribution_days=data["attribution_days"],
+            deal_protection_days=data["deal_protection_days"],
+            hold_days=data["hold_days"],
+            min_payout=Money(Decimal(data["min_payout"]), currency),
+            points_per_conversion=data["points_per_conversion"],
+            tiers=tuple(
+                Tier(t["name"], Money(Decimal(t["threshold"]), currency), Decimal(t["bonus_rate"]))
+                for t in data["tiers"]
+            ),
+        )
+
+
+TRANSCODINGS: tuple[Transcoding, ...] = (MoneyAsDict(), PlanTermsAsDict())

@@ -1,0 +1,72 @@
+"""Commands: what callers ask the ledger to do, as plain values.
+
+HTTP bodies and Kafka messages both become these; the handlers in `domain.handlers` apply them.
+`occurred_at` is business time; None means "now" by the application's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.plans import PlanTerms
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of every command."""
+
+    occurred_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CreatePlan(Command):
+    id: UUID
+    terms: PlanTerms
+
+
+@dataclass(frozen=True)
+class RevisePlan(Command):
+    plan_id: UUID
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApplyPartner(Command):
+    id: UUID
+    name: str
+    email: str
+    company: str
+    type: str
+    country: str
+
+
+@dataclass(frozen=True)
+class ApprovePartner(Command):
+    partner_id: UUID
+    plan_id: UUID
+
+
+@dataclass(frozen=True)
+class RejectPartner(Command):
+    partner_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SuspendPartner(Command):
+    partner_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReactivatePartner(Command):
+    partner_id: UUID
+
+
+@dataclass(frozen=True)
+class TerminatePartner(Command):
+    partner_id: UUID
+    reason: str | None = None

@@ -1,0 +1,58 @@
+"""The project's exception root and the domain rules' refusals.
+
+Each error names the rule it protects; the API maps `problem` to an HTTP status in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PartnerLedgerError(Exception):
+    """Root of every error partnerledger raises on purpose."""
+
+    problem = "error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class InvalidInput(PartnerLedgerError):
+    """A value breaks a field rule; `errors` maps field names to messages."""
+
+    problem = "validation-error"
+
+    def __init__(self, errors: dict[str, list[str]], detail: str = "Invalid input.") -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+    @classmethod
+    def field(cls, name: str, message: str) -> InvalidInput:
+        """One message for one field."""
+        return cls({name: [message]}, detail=f"{name}: {message}")
+
+
+class NotFound(PartnerLedgerError):
+    """The named resource does not exist (or is not visible to the caller)."""
+
+    problem = "not-found"
+
+
+class InvalidTransition(PartnerLedgerError):
+    """The aggregate's current state does not allow the command."""
+
+    problem = "invalid-transition"
+
+
+class Duplicate(PartnerLedgerError):
+    """A natural key (an email, a billing id) is already taken."""
+
+    problem = "duplicate"
+
+
+class CurrencyMismatch(PartnerLedgerError):
+    """Money in a currency other than the partner's plan currency."""
+
+    problem = "currency-mismatch"

@@ -1,0 +1,136 @@
+"""Money and rates: exact decimals with a currency, rounded once, half-even."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from domain.currencies import MINOR_UNITS
+from domain.errors import CurrencyMismatch, InvalidInput
+
+
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point for an ISO 4217 currency."""
+    try:
+        return MINOR_UNITS[currency]
+    except KeyError:
+        raise InvalidInput.field("currency", f"Unknown ISO 4217 currency {currency!r}.") from None
+
+
+def check_currency(currency: str) -> str:
+    """Returns the code when it is a currency partners can be paid in."""
+    minor_units(currency)
+    return currency
+
+
+def parse_decimal(text: object, field: str) -> Decimal:
+    """Strictly parses a decimal string: digits, one optional point, optional leading minus.
+
+    Floats, exponents, NaN, infinities and surrounding spaces are refused: a money path
+    never guesses what a sender meant.
+    """
+    if not isinstance(text, str):
+        raise InvalidInput.field(field, "Must be a decimal string such as \"12.50\".")
+    body = text[1:] if text.startswith("-") else text
+    whole, _, fraction = body.partition(".")
+    if not whole.isdigit() or not (fraction == "" or fraction.isdigit()) or body.endswith("."):
+        raise InvalidInput.field(field, f"Not a decimal number: {text!r}.")
+    if not whole.isascii() or not fraction.isascii():
+        raise InvalidInput.field(field, f"Not a decimal number: {text!r}.")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - excluded by the checks above
+        raise InvalidInput.field(field, f"Not a decimal number: {text!r}.") from None
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many digits a decimal carries after its point."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite by construction
+    return max(0, -exponent)
+
+
+@dataclass(frozen=True, order=False)
+class Money:
+    """An exact amount in one currency, never more precise than the currency's minor unit."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise TypeError(f"Money amount must be a finite Decimal, got {self.amount!r}")
+        places = minor_units(self.currency)
+        if decimal_places(self.amount) > places:
+            raise InvalidInput.field(
+                "amount",
+                f"{self.currency} allows {places} decimal place(s); got {self.amount}.",
+            )
+
+    @classmethod
+    def parse(
+        cls, amount: object, currency: object, *, field: str = "amount", allow_negative: bool = False
+    ) -> Money:
+        """Builds money from the JSON shape's strings, refusing anything inexact."""
+        if not isinstance(currency, str):
+            raise InvalidInput.field("currency", "Must be an ISO 4217 code such as \"USD\".")
+        check_currency(currency)
+        value = parse_decimal(amount, field)
+        places = minor_units(currency)
+        if decimal_places(value) > places:
+            raise InvalidInput.field(
+                field, f"{currency} allows {places} decimal place(s); got {amount}."
+            )
+        if value < 0 and not allow_negative:
+            raise InvalidInput.field(field, "Must not be negative.")
+        return cls(value.quantize(Decimal(1).scaleb(-places)), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Nothing, in a currency."""
+        return cls(Decimal(0).quantize(Decimal(1).scaleb(-minor_units(currency))), currency)
+
+    @classmethod
+    def rounded(cls, exact: Decimal, currency: str) -> Money:
+        """The single rounding step: half-even to the currency's minor unit."""
+        quantum = Decimal(1).scaleb(-minor_units(currency))
+        return cls(exact.quantize(quantum, rounding=ROUND_HALF_EVEN), currency)
+
+    def _same(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(f"Cannot combine {self.currency} with {other.currency}.")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def times(self, rate: Decimal) -> Money:
+        """This amount times a rate, rounded once."""
+        return Money.rounded(self.amount * rate, self.currency)
+
+    def to_json(self) -> dict[str, str]:
+        """The wire shape: amount as a string with the currency's minor unit."""
+        return {"amount": str(self.amount), "currency": self.currency}
+
+
+def parse_rate(text: object, field: str) -> Decimal:
+    """A commission or bonus rate: a decimal string from 0 to 1 inclusive."""
+    value = parse_decimal(text, field)
+    if value < 0 or value > 1:
+        raise InvalidInput.field(field, "Must be between 0 and 1 (e.g. \"0.15\" for 15%).")
+    return value

@@ -1,0 +1,156 @@
+"""The partner lifecycle: applied, active, rejected, suspended, terminated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Duplicate, InvalidTransition
+from domain.plans import BASE_TIER
+
+PARTNER_TYPES = ("referral", "reseller", "technology", "agency", "advocate")
+
+# command -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({"applied"}), "active"),
+    "reject": (frozenset({"applied"}), "rejected"),
+    "suspend": (frozenset({"active"}), "suspended"),
+    "reactivate": (frozenset({"suspended"}), "active"),
+    "terminate": (frozenset({"active", "suspended"}), "terminated"),
+}
+
+# An email may apply again only once its earlier application is over.
+CLOSED_STATES = frozenset({"rejected", "terminated"})
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare without case or surrounding space."""
+    return email.strip().lower()
+
+
+class Partner(Aggregate):
+    """A company or person paid by the program."""
+
+    @event("Applied")
+    def __init__(  # noqa: PLR0913
+        self,
+        id: UUID,  # noqa: A002
+        name: str,
+        email: str,
+        company: str,
+        type: str,  # noqa: A002
+        country: str,
+        occurred_at: datetime,
+    ) -> None:
+        self.name = name
+        self.email = email
+        self.company = company
+        self.type = type
+        self.country = country
+        self.status = "applied"
+        self.tier = BASE_TIER
+        self.plan_id: UUID | None = None
+        self.applied_at = occurred_at
+        self.status_reason: str | None = None
+
+    def check_transition(self, command: str) -> None:
+        """Raises before anything is recorded when the state does not allow `command`."""
+        sources, _ = TRANSITIONS[command]
+        if self.status not in sources:
+            raise InvalidTransition(
+                f"Cannot {command} a partner that is {self.status}.",
+                status=self.status,
+            )
+
+    def approve(self, plan_id: UUID, occurred_at: datetime) -> None:
+        """Admits the applicant on a plan."""
+        self.check_transition("approve")
+        self._approved(plan_id, occurred_at)
+
+    def reject(self, reason: str | None, occurred_at: datetime) -> None:
+        """Turns the application down."""
+        self.check_transition("reject")
+        self._rejected(reason, occurred_at)
+
+    def suspend(self, reason: str | None, occurred_at: datetime) -> None:
+        """Pauses earning; the partner's history and balances stay."""
+        self.check_transition("suspend")
+        self._suspended(reason, occurred_at)
+
+    def reactivate(self, occurred_at: datetime) -> None:
+        """Ends a suspension."""
+        self.check_transition("reactivate")
+        self._reactivated(occurred_at)
+
+    def terminate(self, reason: str | None, occurred_at: datetime) -> None:
+        """Ends the partnership for good."""
+        self.check_transition("terminate")
+        self._terminated(reason, occurred_at)
+
+    @property
+    def is_closed(self) -> bool:
+        """Rejected and terminated partners free their email for a new application."""
+        return self.status in CLOSED_STATES
+
+    @event("Approved")
+    def _approved(self, plan_id: UUID, occurred_at: datetime) -> None:
+        self.plan_id = plan_id
+        self.status = "active"
+        self.status_reason = None
+
+    @event("Rejected")
+    def _rejected(self, reason: str | None, occurred_at: datetime) -> None:
+        self.status = "rejected"
+        self.status_reason = reason
+
+    @event("Suspended")
+    def _suspended(self, reason: str | None, occurred_at: datetime) -> None:
+        self.status = "suspended"
+        self.status_reason = reason
+
+    @event("Reactivated")
+    def _reactivated(self, occurred_at: datetime) -> None:
+        self.status = "active"
+        self.status_reason = None
+
+    @event("Terminated")
+    def _terminated(self, reason: str | None, occurred_at: datetime) -> None:
+        self.status = "terminated"
+        self.status_reason = reason
+
+
+class EmailClaim(Aggregate):
+    """Uniqueness index: which partner, if any, holds an email address."""
+
+    @staticmethod
+    def id_for(email: str) -> UUID:
+        """The claim's id is derived from the normalised email, so two writers collide."""
+        return uuid5(NAMESPACE_URL, f"partnerledger:partner-email:{normalise_email(email)}")
+
+    @event("Opened")
+    def __init__(self, id: UUID, partner_id: UUID) -> None:  # noqa: A002
+        self.partner_id: UUID | None = partner_id
+
+    def claim(self, partner_id: UUID) -> None:
+        """Gives the email to a new applicant; refused while another holds it."""
+        if self.partner_id is not None:
+            raise Duplicate(
+                "A partner with this email has already applied.",
+                existing_partner_id=str(self.partner_id),
+            )
+        self._claimed(partner_id)
+
+    def release(self, partner_id: UUID) -> None:
+        """Frees the email when its holder is rejected or terminated."""
+        if self.partner_id == partner_id:
+            self._released()
+
+    @event("Claimed")
+    def _claimed(self, partner_id: UUID) -> None:
+        self.partner_id = partner_id
+
+    @event("Released")
+    def _released(self) -> None:
+        self.partner_id = None

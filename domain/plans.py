@@ -1,0 +1,135 @@
+"""Commission plans and their revisions, each version effective from its `occurred_at`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput
+from domain.money import Money
+
+BASE_TIER = "registered"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A tier reached at `threshold` of trailing-365-day sourced revenue."""
+
+    name: str
+    threshold: Money
+    bonus_rate: Decimal
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """Everything one version of a plan says about how partners earn."""
+
+    name: str
+    currency: str
+    deal_rate: Decimal
+    referral_rate: Decimal
+    referral_months: int
+    attribution_days: int
+    deal_protection_days: int
+    hold_days: int
+    min_payout: Money
+    points_per_conversion: int
+    tiers: tuple[Tier, ...]
+
+    def __post_init__(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.min_payout.currency != self.currency:
+            errors["min_payout"] = [f"Must be in the plan currency {self.currency}."]
+        for field in ("referral_months", "attribution_days", "deal_protection_days", "hold_days",
+                      "points_per_conversion"):
+            if getattr(self, field) < 0:
+                errors[field] = ["Must not be negative."]
+        tier_errors = self._tier_errors()
+        if tier_errors:
+            errors["tiers"] = tier_errors
+        if errors:
+            raise InvalidInput(errors)
+
+    def _tier_errors(self) -> list[str]:
+        errors: list[str] = []
+        names = [tier.name for tier in self.tiers]
+        if BASE_TIER in names:
+            errors.append(f"'{BASE_TIER}' is the base tier and cannot be redefined.")
+        if len(set(names)) != len(names):
+            errors.append("Tier names must be unique.")
+        previous: Money | None = None
+        for tier in self.tiers:
+            if tier.threshold.currency != self.currency:
+                errors.append(f"Tier {tier.name!r} threshold must be in {self.currency}.")
+                continue
+            if previous is not None and tier.threshold <= previous:
+                errors.append("Tier thresholds must be strictly ascending.")
+            previous = tier.threshold
+        return errors
+
+    def tier(self, name: str) -> Tier:
+        """The named tier; the base tier earns no bonus."""
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        return Tier(BASE_TIER, Money.zero(self.currency), Decimal(0))
+
+    def revised(self, changes: dict[str, Any]) -> PlanTerms:
+        """These terms with some fields changed; the currency never changes."""
+        if "currency" in changes and changes["currency"] != self.currency:
+            raise InvalidInput.field("currency", "A plan's currency cannot be revised.")
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One version of a plan: its number, when it takes effect, and its terms."""
+
+    number: int
+    effective_from: datetime
+    terms: PlanTerms
+
+
+class Plan(Aggregate):
+    """A commission plan; revisions add versions that apply from their `occurred_at` on."""
+
+    @event("Created")
+    def __init__(self, id: UUID, terms: PlanTerms, occurred_at: datetime) -> None:  # noqa: A002
+        self.versions = [PlanVersion(1, occurred_at, terms)]
+
+    @property
+    def current(self) -> PlanVersion:
+        """The newest version."""
+        return self.versions[-1]
+
+    @property
+    def currency(self) -> str:
+        """A plan keeps one currency for life."""
+        return self.versions[0].terms.currency
+
+    def revise(self, changes: dict[str, Any], occurred_at: datetime) -> None:
+        """Adds a version effective from `occurred_at`; versions never go back in time."""
+        if occurred_at < self.current.effective_from:
+            raise InvalidInput.field(
+                "occurred_at",
+                "A revision cannot take effect before the plan's newest version "
+                f"({self.current.effective_from.isoformat()}).",
+            )
+        self._revised(self.current.terms.revised(changes), occurred_at)
+
+    @event("Revised")
+    def _revised(self, terms: PlanTerms, occurred_at: datetime) -> None:
+        self.versions.append(PlanVersion(len(self.versions) + 1, occurred_at, terms))
+
+    def version_at(self, when: datetime) -> PlanVersion:
+        """The version in effect at business time `when` (the first one before the plan began)."""
+        in_effect = self.versions[0]
+        for version in self.versions:
+            if version.effective_from <= when:
+                in_effect = version
+        return in_effect
