@@ -53,6 +53,7 @@ class Partner(Aggregate):
         self.tier = BASE_TIER
         self.plan_id: UUID | None = None
         self.applied_at = occurred_at
+        self.updated_at = occurred_at
         self.status_reason: str | None = None
 
     def check_transition(self, command: str) -> None:
@@ -61,7 +62,7 @@ class Partner(Aggregate):
         if self.status not in sources:
             raise InvalidTransition(
                 f"Cannot {command} a partner that is {self.status}.",
-                status=self.status,
+                current_status=self.status,
             )
 
     def approve(self, plan_id: UUID, occurred_at: datetime) -> None:
@@ -96,27 +97,32 @@ class Partner(Aggregate):
 
     @event("Approved")
     def _approved(self, plan_id: UUID, occurred_at: datetime) -> None:
+        self.updated_at = occurred_at
         self.plan_id = plan_id
         self.status = "active"
         self.status_reason = None
 
     @event("Rejected")
     def _rejected(self, reason: str | None, occurred_at: datetime) -> None:
+        self.updated_at = occurred_at
         self.status = "rejected"
         self.status_reason = reason
 
     @event("Suspended")
     def _suspended(self, reason: str | None, occurred_at: datetime) -> None:
+        self.updated_at = occurred_at
         self.status = "suspended"
         self.status_reason = reason
 
     @event("Reactivated")
     def _reactivated(self, occurred_at: datetime) -> None:
+        self.updated_at = occurred_at
         self.status = "active"
         self.status_reason = None
 
     @event("Terminated")
     def _terminated(self, reason: str | None, occurred_at: datetime) -> None:
+        self.updated_at = occurred_at
         self.status = "terminated"
         self.status_reason = reason
 

@@ -1,0 +1,1 @@
+"""Entry points: the Flask app and the `partnerledger` command line."""

@@ -1,0 +1,64 @@
+"""Bearer-token authentication and the role each route allows, checked before any parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from flask import Flask, current_app, g, request
+
+from adapters.keys import Principal
+from api.errors import ApiProblem
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC_ENDPOINTS = {"ops.healthz", "ops.readyz", "ops.metrics", "api-docs.openapi_json", "static"}
+
+
+def allow(*roles: str) -> Callable[[F], F]:
+    """Declares which roles may call a view; every other authenticated role gets a 403."""
+
+    def mark(view: F) -> F:
+        view.__dict__["allowed_roles"] = frozenset(roles)
+        return view
+
+    return mark
+
+
+def principal() -> Principal:
+    """The authenticated caller of the current request."""
+    return g.principal  # type: ignore[no-any-return]
+
+
+def check_partner_access(partner_id: UUID) -> None:
+    """A partner token sees its own partner only; anything else looks like it does not exist."""
+    caller = principal()
+    if caller.role == "partner" and caller.partner_id != partner_id:
+        raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
+
+
+def authenticate() -> None:
+    """Runs before every request: 401 without a valid token, 403 for a role not allowed."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(401, "unauthorized", "Send an API key as 'Authorization: Bearer <token>'.")
+    found = current_app.extensions["partnerledger"].keys.authenticate(token.strip())
+    if found is None:
+        raise ApiProblem(401, "unauthorized", "The API key is unknown or revoked.")
+    g.principal = found
+    view = current_app.view_functions.get(request.endpoint)
+    roles = getattr(view, "allowed_roles", None)
+    if roles is None:
+        raise ApiProblem(403, "forbidden", "This route is not open to API keys.")
+    if found.role not in roles:
+        raise ApiProblem(
+            403, "forbidden", f"A {found.role} key may not {request.method} {request.path}."
+        )
+
+
+def init_app(app: Flask) -> None:
+    """Installs the authentication hook."""
+    app.before_request(authenticate)

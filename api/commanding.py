@@ -1,0 +1,106 @@
+"""Running a command for a request: idempotency, the save, catch-up, and the response.
+
+With an `Idempotency-Key` header the response is recorded in the same transaction as the
+command's events, so a retry after any crash either finds the recorded response or finds
+nothing written at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from flask import Response, current_app, json, request
+
+from adapters.idempotency import StoredResponse, request_hash
+from api.auth import principal
+from api.errors import ApiProblem
+from api.services import Services
+from domain.commands import Command
+from domain.errors import PartnerLedgerError
+
+log = logging.getLogger(__name__)
+MAX_KEY_LENGTH = 255
+
+
+def services() -> Services:
+    """The services of the running app."""
+    return current_app.extensions["partnerledger"]  # type: ignore[no-any-return]
+
+
+def json_response(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
+    """A JSON response."""
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response
+
+
+def _replay(stored: StoredResponse, this_request: str) -> Response:
+    if stored.request_hash != this_request:
+        raise ApiProblem(
+            409,
+            "idempotency-key-reused",
+            "This Idempotency-Key was already used with a different request.",
+        )
+    body = dict(stored.body)
+    body["position"] = services().idempotency.position_of(stored)
+    return json_response(body, stored.status, Idempotent_Replayed="true")
+
+
+def run_command(
+    command: Command, present: Callable[[Aggregate], dict[str, Any]], status: int = 200
+) -> Response:
+    """Executes a command for the current request and answers with `present(aggregate)`."""
+    svc = services()
+    key = request.headers.get("Idempotency-Key")
+    caller = principal().key_id
+    fingerprint = request_hash(request.method, request.path, request.get_data())
+    if key is not None:
+        if not 0 < len(key) <= MAX_KEY_LENGTH:
+            raise ApiProblem(422, "validation-error", "Idempotency-Key must be 1-255 characters.",
+                             errors={"Idempotency-Key": ["Must be 1-255 characters."]})
+        stored = svc.idempotency.find(caller, key)
+        if stored is not None:
+            return _replay(stored, fingerprint)
+
+    def record(outcome: Any) -> list[Any]:
+        if key is None:
+            return []
+        response = StoredResponse(fingerprint, status, present(outcome.aggregate), outcome.events)
+        return [svc.idempotency.record(caller, key, response, svc.app.clock())]
+
+    try:
+        outcome = svc.app.execute(command, side_writes=record)
+    except (PartnerLedgerError, IntegrityError):
+        # A concurrent request with the same key may have won: answer as it did.
+        stored = svc.idempotency.find(caller, key) if key is not None else None
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        raise
+    try:
+        svc.projections.catch_up()
+    except Exception:  # noqa: BLE001 - the command is saved; reads report the lag
+        log.exception("projection catch-up after a command failed")
+    assert outcome.aggregate is not None
+    body = present(outcome.aggregate)
+    body["position"] = outcome.position
+    return json_response(body, status)
+
+
+def wait_for_position(min_position: int | None) -> None:
+    """Honours `?min_position=`: waits (bounded) until read models reach it, else 503."""
+    if min_position is None:
+        return
+    svc = services()
+    timeout = svc.settings.min_position_timeout
+    if not svc.projections.wait_for(min_position, timeout):
+        raise ApiProblem(
+            503,
+            "projection-behind",
+            f"Read models have not reached position {min_position} within {timeout:g}s.",
+            headers={"Retry-After": "1"},
+        )

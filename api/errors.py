@@ -1,0 +1,155 @@
+"""One place owns the error shape: application/problem+json with a stable `type`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from domain.errors import PartnerLedgerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "/problems/"
+
+STATUS_BY_PROBLEM = {
+    "validation-error": 422,
+    "currency-mismatch": 422,
+    "not-found": 404,
+    "invalid-transition": 409,
+    "duplicate": 409,
+    "deal-conflict": 409,
+    "attribution-expired": 409,
+    "insufficient-points": 409,
+    "refund-exceeds-payment": 409,
+    "idempotency-key-reused": 409,
+}
+
+TITLES = {
+    400: "Malformed request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    415: "Unsupported media type",
+    422: "Validation error",
+    503: "Service unavailable",
+}
+
+TYPE_BY_STATUS = {
+    400: "malformed-json",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    422: "validation-error",
+}
+
+
+class ApiProblem(Exception):
+    """An HTTP-level refusal raised by the API layer itself (auth, paging, waiting)."""
+
+    def __init__(
+        self,
+        status: int,
+        problem: str,
+        detail: str,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.problem = problem
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    problem: str,
+    detail: str,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """Builds the problem+json response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + problem,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra or {})
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="partnerledger"'
+    return response
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"field.sub": [messages]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                flat.update(_flatten(value, name))
+            else:
+                flat[name] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    elif messages:
+        flat[prefix or "_schema"] = [str(m) for m in messages]
+    return flat
+
+
+def domain_error(error: PartnerLedgerError) -> Response:
+    """Maps a domain refusal to its status, in one table."""
+    status = STATUS_BY_PROBLEM.get(error.problem, 409)
+    errors = getattr(error, "errors", None)
+    return problem_response(status, error.problem, error.detail, errors, extra=error.extra)
+
+
+def http_error(error: HTTPException) -> Response:
+    """werkzeug and webargs errors; webargs puts field messages under `messages`."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if status == 400 and messages:
+        return problem_response(400, "malformed-json", "The request body is not valid JSON.")
+    if status == 422 and messages:
+        # webargs nests messages by location ("json", "query"); the field name is enough.
+        by_location = messages if isinstance(messages, dict) else {"_schema": messages}
+        errors: dict[str, list[str]] = {}
+        for location_messages in by_location.values():
+            errors.update(_flatten(location_messages))
+        return problem_response(422, "validation-error", "The request has invalid fields.",
+                                errors)
+    problem = TYPE_BY_STATUS.get(status, f"http-{status}")
+    return problem_response(status, problem, error.description or TITLES.get(status, "Error"))
+
+
+def unexpected_error(error: Exception) -> Response:
+    """Anything else is a bug: log it whole, tell the caller little."""
+    log.exception("unhandled error", exc_info=error)
+    return problem_response(500, "internal-error", "An unexpected error occurred.")
+
+
+def init_app(app: Flask) -> None:
+    """Registers the handlers; call after flask-smorest's Api so these take precedence."""
+    app.register_error_handler(PartnerLedgerError, domain_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(
+        ApiProblem,
+        lambda e: problem_response(
+            e.status, e.problem, e.detail, e.errors, headers=e.headers, extra=e.extra
+        ),
+    )
+    app.register_error_handler(Exception, unexpected_error)

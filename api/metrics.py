@@ -1,0 +1,53 @@
+"""Prometheus metrics: request counts and latencies, store and projection positions."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """One registry per app, so test apps do not share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "partnerledger_http_requests", "HTTP requests by route and status.",
+            ["method", "route", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "partnerledger_http_request_seconds", "HTTP request latency by route.",
+            ["method", "route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.store_position = Gauge(
+            "partnerledger_event_store_position", "Newest notification id in the event store.",
+            registry=self.registry,
+        )
+        self.projection_position = Gauge(
+            "partnerledger_projection_position", "Position each projection has applied.",
+            ["projection"], registry=self.registry,
+        )
+
+    def init_app(self, app: Flask) -> None:
+        """Times every request."""
+
+        @app.before_request
+        def start_timer() -> None:
+            g.request_started = time.perf_counter()
+
+        @app.after_request
+        def observe(response: Response) -> Response:
+            started = g.pop("request_started", None)
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            if started is not None:
+                self.latency.labels(request.method, route).observe(time.perf_counter() - started)
+            self.requests.labels(request.method, route, str(response.status_code)).inc()
+            return response
+
+    def render(self) -> Response:
+        """The exposition text."""
+        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,54 @@
+"""Operations: liveness, readiness and metrics. No token needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from api.commanding import json_response, services
+
+blp = Blueprint("ops", __name__, description="Health and metrics (no token needed)")
+
+
+@blp.route("/healthz", methods=["GET"])
+@blp.doc(security=[])
+def healthz() -> Response:
+    """The process is up."""
+    return json_response({"status": "ok"})
+
+
+@blp.route("/readyz", methods=["GET"])
+@blp.doc(security=[])
+def readyz() -> Response:
+    """The store answers and every projection runs: 200 ready, else 503 with the reason."""
+    svc = services()
+    report: dict[str, Any] = {"status": "ready", "projections": {}}
+    try:
+        store = svc.app.position()
+        report["store_position"] = store
+        for runner in svc.projections.runners:
+            report["projections"][runner.name] = {
+                "position": runner.position(),
+                "lag": store - runner.position(),
+                "failing": runner.failure is not None,
+            }
+    except Exception as error:  # noqa: BLE001 - readiness reports, it does not raise
+        return json_response({"status": "unavailable", "detail": str(error)}, 503)
+    if any(p["failing"] for p in report["projections"].values()):
+        report["status"] = "degraded"
+        return json_response(report, 503)
+    return json_response(report)
+
+
+@blp.route("/metrics", methods=["GET"])
+@blp.doc(security=[])
+def metrics() -> Response:
+    """Prometheus exposition format."""
+    svc = services()
+    registry = current_app.extensions["partnerledger_metrics"]
+    registry.store_position.set(svc.app.position())
+    for runner in svc.projections.runners:
+        registry.projection_position.labels(runner.name).set(runner.position())
+    return registry.render()  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""marshmallow schemas for every HTTP body, query and response."""

@@ -1,0 +1,127 @@
+"""Shared fields and shapes: decimals, rates, money, occurred_at, problems, paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from domain.errors import InvalidInput
+from domain.money import Money, check_currency, parse_decimal, parse_rate
+
+
+def _messages(error: InvalidInput) -> list[str]:
+    return [message for messages in error.errors.values() for message in messages]
+
+
+class DecimalString(fields.String):
+    """A decimal number written as a JSON string, parsed exactly."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            return parse_decimal(value, attr or "value")
+        except InvalidInput as error:
+            raise ValidationError(_messages(error)) from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class Rate(DecimalString):
+    """A rate from "0" to "1" written as a decimal string, e.g. "0.15"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            return parse_rate(value, attr or "rate")
+        except InvalidInput as error:
+            raise ValidationError(_messages(error)) from None
+
+
+class CurrencyCode(fields.String):
+    """An ISO 4217 code such as USD."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return check_currency(code)
+        except InvalidInput as error:
+            raise ValidationError(_messages(error)) from None
+
+
+class MoneySchema(Schema):
+    """Money on the wire: {"amount": "123.45", "currency": "USD"}."""
+
+    amount = fields.String(required=True, metadata={"example": "123.45"})
+    currency = fields.String(required=True, metadata={"example": "USD"})
+
+    @post_load
+    def to_money(self, data: dict[str, Any], **kwargs: Any) -> Money:
+        try:
+            return Money.parse(data["amount"], data["currency"])
+        except InvalidInput as error:
+            raise ValidationError(error.errors) from None
+
+
+def money_json(money: Money) -> dict[str, str]:
+    """Money as the wire shape."""
+    return money.to_json()
+
+
+class CommandSchema(Schema):
+    """Every command takes an optional business time."""
+
+    occurred_at = fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "Business time, ISO 8601 with a zone; defaults to now."},
+    )
+
+
+class ProblemSchema(Schema):
+    """application/problem+json (RFC 9457)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ReadQuerySchema(Schema):
+    """Reads may wait until the read model has reached a position."""
+
+    min_position = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": "Wait (bounded) until the read reflects this log position."},
+    )
+
+
+class PageQuerySchema(ReadQuerySchema):
+    """Lists page with `limit` and an opaque `cursor`."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None)
+
+
+def encode_cursor(seq: int | None) -> str | None:
+    """An opaque cursor for the row after which the next page starts."""
+    if seq is None:
+        return None
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The position a cursor stands for; a cursor not made by us is a 422."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "seq" or not value.isdigit():
+            raise ValueError(text)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput.field("cursor", "Not a cursor returned by this API.") from None

@@ -1,0 +1,101 @@
+"""Plan bodies and responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.schemas.common import CommandSchema, CurrencyCode, MoneySchema, Rate
+
+DAYS = validate.Range(min=0, max=3650)
+
+
+class TierSchema(Schema):
+    """A tier: reached at `threshold` of trailing-365-day sourced revenue."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    threshold = fields.Nested(MoneySchema, required=True)
+    bonus_rate = Rate(required=True)
+
+
+class PlanTermsFields(Schema):
+    """The terms of a plan version."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    currency = CurrencyCode()
+    deal_rate = Rate()
+    referral_rate = Rate()
+    referral_months = fields.Integer(strict=True, validate=validate.Range(min=0, max=600))
+    attribution_days = fields.Integer(strict=True, validate=DAYS)
+    deal_protection_days = fields.Integer(strict=True, validate=DAYS)
+    hold_days = fields.Integer(strict=True, validate=DAYS)
+    min_payout = fields.Nested(MoneySchema)
+    points_per_conversion = fields.Integer(strict=True, validate=validate.Range(min=0))
+    tiers = fields.List(fields.Nested(TierSchema))
+
+
+class CreatePlanSchema(PlanTermsFields, CommandSchema):
+    """POST /plans."""
+
+    id = fields.UUID(load_default=None)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    currency = CurrencyCode(required=True)
+    deal_rate = Rate(required=True)
+    referral_rate = Rate(required=True)
+    referral_months = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=600)
+    )
+    attribution_days = fields.Integer(strict=True, validate=DAYS, load_default=90)
+    deal_protection_days = fields.Integer(strict=True, validate=DAYS, load_default=90)
+    hold_days = fields.Integer(strict=True, validate=DAYS, load_default=30)
+    min_payout = fields.Nested(MoneySchema, required=True)
+    points_per_conversion = fields.Integer(
+        strict=True, validate=validate.Range(min=0), load_default=0
+    )
+    tiers = fields.List(fields.Nested(TierSchema), load_default=list)
+
+
+class RevisePlanSchema(PlanTermsFields, CommandSchema):
+    """POST /plans/{id}/revisions: the fields that change; the rest carry over."""
+
+    @validates_schema
+    def has_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not set(data) - {"occurred_at"}:
+            raise ValidationError("A revision must change at least one term.", "_schema")
+
+
+class TierOutSchema(Schema):
+    name = fields.String()
+    threshold = fields.Dict()
+    bonus_rate = fields.String()
+
+
+class PlanVersionSchema(Schema):
+    version = fields.Integer()
+    effective_from = fields.String()
+    name = fields.String()
+    currency = fields.String()
+    deal_rate = fields.String()
+    referral_rate = fields.String()
+    referral_months = fields.Integer()
+    attribution_days = fields.Integer()
+    deal_protection_days = fields.Integer()
+    hold_days = fields.Integer()
+    min_payout = fields.Dict()
+    points_per_conversion = fields.Integer()
+    tiers = fields.List(fields.Nested(TierOutSchema))
+
+
+class PlanSchema(PlanVersionSchema):
+    """A plan: its current terms at the top level, every version under `versions`."""
+
+    id = fields.String()
+    versions = fields.List(fields.Nested(PlanVersionSchema))
+    position = fields.Integer()
+
+
+class PlanListSchema(Schema):
+    items = fields.List(fields.Nested(PlanSchema))
+    next_cursor = fields.String(allow_none=True)
+    position = fields.Integer()

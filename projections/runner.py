@@ -1,0 +1,200 @@
+"""Projection runners: read the notification log in batches, write read models exactly once.
+
+Each batch is one transaction that updates the read model and the projection's position
+together. The position row is locked first, so any number of runners, in any number of
+processes, can catch up the same projection: each batch applies only what lies beyond the
+position it finds under the lock. A crash anywhere loses the whole uncommitted batch and
+nothing else, and the next run starts from the committed position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from adapters.application import PartnerLedger
+from adapters.sql import Database, OperationalError
+from projections.base import Projection
+
+log = logging.getLogger(__name__)
+
+POSITIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS projection_positions ("
+    "name TEXT PRIMARY KEY, position BIGINT NOT NULL, updated_at TEXT)"
+)
+
+
+class ProjectionFailed(RuntimeError):
+    """A handler failed: the batch was rolled back and the projection stopped at its position."""
+
+
+class ProjectionRunner:
+    """Keeps one projection up to date with the application's notification log."""
+
+    def __init__(
+        self, app: PartnerLedger, db: Database, projection: Projection, batch_size: int = 1000
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.projection = projection
+        self.batch_size = batch_size
+        self.failure: BaseException | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The projection's name, also its tracking key."""
+        return self.projection.name
+
+    def setup(self) -> None:
+        """Creates the projection's tables and its position row, if missing."""
+        self.db.create_tables([POSITIONS_TABLE, *self.projection.tables])
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO projection_positions (name, position) VALUES (?, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (self.name,),
+            )
+
+    def position(self) -> int:
+        """The last notification id this projection has applied."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (self.name,))
+            row = cursor.fetchone()
+            return 0 if row is None else int(row["position"])
+
+    def catch_up(self, max_batches: int | None = None) -> int:
+        """Applies batches until the log is exhausted (or `max_batches`); returns the position."""
+        with self._lock:
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                if not self._run_batch():
+                    break
+                batches += 1
+            return self.position()
+
+    def _run_batch(self) -> bool:
+        start = self.position() + 1
+        notifications = self.app.recorder.select_notifications(start, self.batch_size)
+        if not notifications:
+            return False
+        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        for attempt in range(5):
+            try:
+                self._apply(events)
+                break
+            except OperationalError:
+                # Another process holds the SQLite write lock past its timeout: try again.
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        return True
+
+    def _apply(self, events: Sequence[tuple[int, object]]) -> None:
+        try:
+            with self.db.transaction() as cursor:
+                # Writing first takes the row lock before anything is read, on both stores.
+                cursor.execute(
+                    "UPDATE projection_positions SET position = position WHERE name = ?",
+                    (self.name,),
+                )
+                cursor.execute(
+                    "SELECT position FROM projection_positions WHERE name = ?", (self.name,)
+                )
+                row = cursor.fetchone()
+                if row is None:
+                    raise ProjectionFailed(f"projection {self.name} has not been set up")
+                done = int(row["position"])
+                last = done
+                for position, event in events:
+                    if position <= done:
+                        continue  # another runner applied it already
+                    self.projection.apply(event, position, cursor)
+                    last = position
+                if last > done:
+                    cursor.execute(
+                        "UPDATE projection_positions SET position = ?, updated_at = ? "
+                        "WHERE name = ?",
+                        (last, self.app.clock().isoformat(), self.name),
+                    )
+        except OperationalError:
+            raise
+        except Exception as error:
+            self.failure = error
+            log.exception("projection %s failed after position %s", self.name, events[0][0] - 1)
+            raise ProjectionFailed(f"projection {self.name} failed: {error}") from error
+        self.failure = None
+
+    def rebuild(self) -> int:
+        """Empties the read model and replays the whole log into it."""
+        with self._lock, self.db.transaction() as cursor:
+            self.projection.reset(cursor)
+            cursor.execute(
+                "UPDATE projection_positions SET position = 0 WHERE name = ?", (self.name,)
+            )
+        return self.catch_up()
+
+
+class Projections:
+    """Every projection of the service, caught up together."""
+
+    def __init__(self, runners: Sequence[ProjectionRunner]) -> None:
+        self.runners = list(runners)
+
+    def setup(self) -> None:
+        """Creates every read model's tables."""
+        for runner in self.runners:
+            runner.setup()
+
+    def catch_up(self) -> int:
+        """Catches every projection up; returns the lowest position among them."""
+        return min((runner.catch_up() for runner in self.runners), default=0)
+
+    def position(self) -> int:
+        """The lowest position among the projections: what every read reflects at least."""
+        return min((runner.position() for runner in self.runners), default=0)
+
+    def get(self, name: str) -> ProjectionRunner:
+        """The runner of one projection."""
+        for runner in self.runners:
+            if runner.name == name:
+                return runner
+        raise KeyError(name)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Catches up until every projection reaches `position`; False when time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.catch_up() >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+class Follower:
+    """A background thread that keeps projections caught up with writes from other processes."""
+
+    def __init__(self, projections: Projections, interval: float) -> None:
+        self.projections = projections
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="projection-follower", daemon=True)
+
+    def start(self) -> None:
+        """Starts following."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops after the current batch."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.projections.catch_up()
+            except Exception:  # noqa: BLE001 - logged by the runner; keep following
+                log.warning("projection catch-up failed; retrying in %ss", self.interval)
