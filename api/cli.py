@@ -1,0 +1,187 @@
+"""The `partnerledger` command line."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+from uuid import UUID
+
+import click
+
+from adapters.clock import utc_now
+from adapters.settings import Settings
+from api.services import Services, build_services
+
+log = logging.getLogger("partnerledger")
+
+
+def _services() -> Services:
+    return build_services(Settings.from_env())
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True)
+def main(log_level: str) -> None:
+    """partnerledger: the system of record for partner programs."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(["internal", "auditor", "partner"]), required=True)
+@click.option("--partner-id", type=click.UUID, default=None, help="Required for --role partner.")
+def keys_create(role: str, partner_id: UUID | None) -> None:
+    """Creates a key; the token is printed once, as the last line."""
+    from domain.partners import Partner
+
+    svc = _services()
+    try:
+        if partner_id is not None:
+            svc.app.get_aggregate(Partner, partner_id)
+        principal, token = svc.keys.create(role, partner_id, utc_now())
+    except Exception as error:  # noqa: BLE001 - shown to the operator
+        raise click.ClickException(str(getattr(error, "detail", error))) from error
+    finally:
+        svc.close()
+    click.echo(f"key_id: {principal.key_id} role: {role}" +
+               (f" partner_id: {partner_id}" if partner_id else ""))
+    click.echo(token)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revokes a key by its id."""
+    svc = _services()
+    try:
+        if not svc.keys.revoke(key_id, utc_now()):
+            raise click.ClickException(f"no active key {key_id}")
+    finally:
+        svc.close()
+    click.echo(f"revoked {key_id}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: $PORT or 8080.")
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=4, show_default=True)
+@click.option("--demo/--no-demo", default=False, help="Load the demo program into an empty store "
+              "and print tokens to try.")
+def serve(host: str, port: int | None, workers: int, threads: int, demo: bool) -> None:
+    """Serves the HTTP API with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from api.app import create_app
+    from api.demo import DEMO_PARTNER_ID, load_demo
+
+    settings = Settings.from_env()
+    bind_port = port or settings.port
+    svc = build_services(settings)
+    try:
+        if demo:
+            if load_demo(svc.app):
+                svc.projections.catch_up()
+                click.echo("Loaded the demo program (plan 'Standard 2026', three partners).")
+            _, internal = svc.keys.create("internal", None, utc_now())
+            _, partner = svc.keys.create("partner", DEMO_PARTNER_ID, utc_now())
+            click.echo(f"\n  internal token: {internal}\n  partner token:  {partner}"
+                       f"  (partner {DEMO_PARTNER_ID})\n")
+            click.echo(f"  try: curl -H 'Authorization: Bearer {internal}' "
+                       f"http://{host}:{bind_port}/partners\n")
+    finally:
+        svc.close()
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{bind_port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self) -> Any:
+            # Each worker builds its own services: connection pools do not survive a fork.
+            return create_app()
+
+    Server().run()
+
+
+@main.group()
+def projections() -> None:
+    """Read models."""
+
+
+@projections.command("run")
+@click.option("--interval", type=float, default=0.2, show_default=True)
+@click.option("--batch-size", type=int, default=1000, show_default=True)
+@click.option("--once", is_flag=True, help="Catch up and exit.")
+def projections_run(interval: float, batch_size: int, once: bool) -> None:
+    """Keeps every projection caught up until SIGTERM or SIGINT."""
+    svc = _services()
+    for runner in svc.projections.runners:
+        runner.batch_size = batch_size
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        while True:
+            position = svc.projections.catch_up()
+            if once or stop.wait(interval):
+                break
+        click.echo(f"projections at position {position}")
+    finally:
+        svc.close()
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+def projections_rebuild(name: str | None) -> None:
+    """Empties read models and replays the whole log into them."""
+    svc = _services()
+    try:
+        runners = [svc.projections.get(name)] if name else svc.projections.runners
+        for runner in runners:
+            click.echo(f"{runner.name}: rebuilt to position {runner.rebuild()}")
+    except KeyError:
+        raise click.ClickException(f"no projection named {name}") from None
+    finally:
+        svc.close()
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each projection's position and lag behind the store."""
+    svc = _services()
+    try:
+        store = svc.app.position()
+        click.echo(f"store: {store}")
+        for runner in svc.projections.runners:
+            click.echo(f"{runner.name}: {runner.position()} (lag {store - runner.position()})")
+    finally:
+        svc.close()
+
+
+@main.command("demo")
+def demo_command() -> None:
+    """Loads the demo program into an empty store."""
+    from api.demo import load_demo
+
+    svc = _services()
+    try:
+        loaded = load_demo(svc.app)
+        svc.projections.catch_up()
+    finally:
+        svc.close()
+    click.echo("demo loaded" if loaded else "store is not empty; nothing loaded")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""A small demo program loaded into an empty store by `make run`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from adapters.application import PartnerLedger
+from domain import commands as c
+from domain.money import Money
+from domain.plans import PlanTerms, Tier
+
+
+def demo_id(name: str) -> UUID:
+    """Stable ids, so the tour in the README can name them."""
+    return uuid5(NAMESPACE_URL, f"partnerledger:demo:{name}")
+
+
+DEMO_PLAN_ID = demo_id("plan")
+DEMO_PARTNER_ID = demo_id("partner:northwind")
+
+STANDARD = PlanTerms(
+    name="Standard 2026",
+    currency="USD",
+    deal_rate=Decimal("0.15"),
+    referral_rate=Decimal("0.20"),
+    referral_months=12,
+    attribution_days=90,
+    deal_protection_days=90,
+    hold_days=30,
+    min_payout=Money.parse("50.00", "USD"),
+    points_per_conversion=100,
+    tiers=(
+        Tier("silver", Money.parse("10000.00", "USD"), Decimal("0.02")),
+        Tier("gold", Money.parse("50000.00", "USD"), Decimal("0.05")),
+    ),
+)
+
+
+def load_demo(app: PartnerLedger) -> bool:
+    """Loads the demo program unless it is there already; True when it was loaded."""
+    if app.position() > 0:
+        return False
+    result = app.execute_batch([
+        c.CreatePlan(None, DEMO_PLAN_ID, STANDARD),
+        c.ApplyPartner(None, DEMO_PARTNER_ID, "Northwind Referrals", "ops@northwind.example",
+                       "Northwind Ltd", "referral", "GB"),
+        c.ApprovePartner(None, DEMO_PARTNER_ID, DEMO_PLAN_ID),
+        c.ApplyPartner(None, demo_id("partner:contoso"), "Contoso Resale",
+                       "partners@contoso.example", "Contoso GmbH", "reseller", "DE"),
+        c.ApplyPartner(None, demo_id("partner:fabrikam"), "Fabrikam Labs",
+                       "alliances@fabrikam.example", "Fabrikam Inc", "technology", "US"),
+        c.ApprovePartner(None, demo_id("partner:fabrikam"), DEMO_PLAN_ID),
+    ])
+    refused = [o.error for o in result.outcomes if o.error is not None]
+    if refused:
+        raise RuntimeError(f"demo program refused: {refused}")
+    return True

@@ -1,0 +1,110 @@
+"""Fixtures: every store-facing test runs on SQLite and on PostgreSQL (a fresh schema each)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from adapters.clock import utc_now
+from adapters.settings import Settings
+from api.app import create_app
+from api.services import Services, build_services
+
+POSTGRES_URL = os.environ.get("PARTNERLEDGER_TEST_POSTGRES_URL")
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def postgres_or_skip() -> str:
+    """The test server's URL; without one, skip, except in CI where that is a failure."""
+    if POSTGRES_URL:
+        return POSTGRES_URL
+    if os.environ.get("CI"):
+        pytest.fail("PARTNERLEDGER_TEST_POSTGRES_URL is not set, and CI requires PostgreSQL")
+    pytest.skip("PostgreSQL tests need PARTNERLEDGER_TEST_POSTGRES_URL")
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Removes a test schema and everything in it."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(parts._replace(query="").geturl(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store: a SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/partnerledger.db"
+        return
+    base = postgres_or_skip()
+    schema = f"pl_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}schema={schema}"
+    drop_schema(base, schema)
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    """The composed services on the fresh store, without a background follower."""
+    svc = build_services(Settings(database_url=database_url, follow_interval=0,
+                                  min_position_timeout=1.0))
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def flask_app(services: Services) -> Flask:
+    """The Flask app over those services."""
+    return create_app({"TESTING": True, "FOLLOW": False}, services=services)
+
+
+@dataclass
+class Api:
+    """A test client that knows the tokens of each role."""
+
+    client: FlaskClient
+    services: Services
+    internal: str
+    auditor: str
+
+    def headers(self, token: str | None, **extra: str) -> dict[str, str]:
+        headers = {k.replace("_", "-"): v for k, v in extra.items()}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def post(self, path: str, body: object = None, token: str | None = "internal",
+             **headers: str) -> object:
+        token = self.internal if token == "internal" else token
+        return self.client.post(path, json=body, headers=self.headers(token, **headers))
+
+    def get(self, path: str, token: str | None = "internal", **headers: str) -> object:
+        token = self.internal if token == "internal" else token
+        return self.client.get(path, headers=self.headers(token, **headers))
+
+    def partner_token(self, partner_id: str) -> str:
+        _, token = self.services.keys.create("partner", uuid.UUID(partner_id), utc_now())
+        return token
+
+
+@pytest.fixture
+def api(flask_app: Flask, services: Services) -> Api:
+    """HTTP access with an internal and an auditor token."""
+    _, internal = services.keys.create("internal", None, utc_now())
+    _, auditor = services.keys.create("auditor", None, utc_now())
+    return Api(flask_app.test_client(), services, internal, auditor)
+
+
+def count_events(services: Services) -> int:
+    """How many events the store holds: refusals must leave it unchanged."""
+    return len(services.app.recorder.select_notifications(1, 1_000_000))
