@@ -15,7 +15,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from adapters.clock import Clock, utc_now
@@ -92,18 +92,16 @@ class UnitOfWork:
         """Starts remembering the state of what the next command touches."""
         self.touched = {}
 
-    def new_events(self) -> list[tuple[UUID, int]]:
-        """(id, version) of each event the current command recorded."""
+    def new_events(self) -> list[AggregateEvent]:
+        """The events the current command recorded, aggregate by aggregate."""
         assert self.touched is not None
-        events: list[tuple[UUID, int]] = []
+        events: list[AggregateEvent] = []
         for aggregate_id, before in self.touched.items():
             aggregate = self.loaded[aggregate_id]
             if aggregate is None:
                 continue
             already = len(before.pending_events) if before is not None else 0
-            events.extend(
-                (e.originator_id, e.originator_version) for e in aggregate.pending_events[already:]
-            )
+            events.extend(aggregate.pending_events[already:])
         return events
 
     def undo_command(self) -> None:
@@ -111,10 +109,6 @@ class UnitOfWork:
         assert self.touched is not None
         self.loaded.update(self.touched)
         self.touched = None
-
-    def pending(self) -> list[Aggregate]:
-        """Aggregates with events to save."""
-        return [a for a in self.loaded.values() if a is not None and a.pending_events]
 
 
 class PartnerLedger(Application):
@@ -173,6 +167,7 @@ class PartnerLedger(Application):
         uow = UnitOfWork(self)
         result = BatchResult()
         writes: list[SideWrite] = list(batch_side_writes)
+        events: list[AggregateEvent] = []  # in command order, so the log reads as it happened
         now = self.clock()
         for command in commands:
             outcome = Outcome(command)
@@ -183,16 +178,17 @@ class PartnerLedger(Application):
                 uow.undo_command()
                 outcome.error = error
             else:
-                outcome.events = uow.new_events()
+                new_events = uow.new_events()
+                events.extend(new_events)
+                outcome.events = [(e.originator_id, e.originator_version) for e in new_events]
                 if side_writes is not None:
                     writes.extend(side_writes(outcome))
             result.outcomes.append(outcome)
-        aggregates = uow.pending()
-        if not aggregates:
+        if not events:
             if writes:
                 self._write_only(writes)
             return result
-        recordings = self.save(*aggregates, side_writes=writes)
+        recordings = self.save(*events, side_writes=writes)
         positions = {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
             for r in recordings

@@ -112,6 +112,19 @@ class Database:
             return None if row is None else int(row["position"])
 
 
+def ensure_schema(env: dict[str, str]) -> None:
+    """Creates the PostgreSQL schema named in the store settings before any table goes in it."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        return
+    import psycopg
+
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+
+
 def set_search_path(cursor: Cursor, schema: str) -> None:
     """Unqualified table names resolve to the store's schema for this transaction."""
     cursor.execute(f'SET LOCAL search_path TO "{schema}"')

@@ -10,7 +10,7 @@ from adapters.clock import Clock, utc_now
 from adapters.idempotency import IdempotencyStore
 from adapters.keys import KeyStore
 from adapters.settings import Settings
-from adapters.sql import Database
+from adapters.sql import Database, ensure_schema
 from projections.partner_directory import PartnerDirectory
 from projections.runner import Follower, ProjectionRunner, Projections
 
@@ -45,7 +45,9 @@ class Services:
 
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     """Opens the store, creates missing tables and catches projections up."""
-    app = PartnerLedger(env=settings.eventsourcing_env(), clock=clock)
+    env = settings.eventsourcing_env()
+    ensure_schema(env)
+    app = PartnerLedger(env=env, clock=clock)
     db = Database(app.factory)
     keys = KeyStore(db)
     idempotency = IdempotencyStore(db)
