@@ -1,0 +1,190 @@
+"""Projection runners: catch-up, exactly-once under crashes, failures, concurrent runners."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from adapters.settings import Settings
+from api.services import Services, build_services
+from domain import commands as c
+from projections.partner_directory import PartnerDirectory
+from projections.runner import ProjectionFailed
+from tests.factories import terms
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def seed(services: Services, partners: int) -> None:
+    """Applies `partners` partners, approves half, suspends a quarter, in batches of 500."""
+    plan = uuid.uuid4()
+    services.app.execute(c.CreatePlan(NOW, plan, terms()))
+    commands: list[c.Command] = []
+    for n in range(partners):
+        pid = uuid.uuid4()
+        commands.append(c.ApplyPartner(NOW, pid, f"P{n}", f"p{n}-{pid.hex[:6]}@seed.example", "Co", "agency",
+                                       "FR"))
+        if n % 2 == 0:
+            commands.append(c.ApprovePartner(NOW, pid, plan))
+        if n % 4 == 0:
+            commands.append(c.SuspendPartner(NOW, pid, "review"))
+    for start in range(0, len(commands), 500):
+        result = services.app.execute_batch(commands[start:start + 500])
+        assert all(o.error is None for o in result.outcomes)
+
+
+def expected_directory(services: Services) -> dict[str, tuple[str, int]]:
+    """Each partner's status and event count, read straight from the log."""
+    versions: Counter[str] = Counter()
+    statuses: dict[str, str] = {}
+    status_by_event = {"Applied": "applied", "Approved": "active", "Rejected": "rejected",
+                       "Suspended": "suspended", "Reactivated": "active",
+                       "Terminated": "terminated"}
+    for notification in services.app.recorder.select_notifications(1, 10_000_000):
+        if ":Partner." not in notification.topic:
+            continue
+        key = str(notification.originator_id)
+        versions[key] += 1
+        statuses[key] = status_by_event[notification.topic.rsplit(".", 1)[1]]
+    return {key: (statuses[key], versions[key]) for key in versions}
+
+
+def actual_directory(services: Services) -> dict[str, tuple[str, int]]:
+    with services.db.transaction(commit=False) as cursor:
+        cursor.execute("SELECT partner_id, status, version FROM partner_directory")
+        rows = cursor.fetchall()
+    assert len(rows) == len({row["partner_id"] for row in rows})
+    return {row["partner_id"]: (row["status"], int(row["version"])) for row in rows}
+
+
+def test_catch_up_builds_the_directory_and_reports_its_position(services: Services) -> None:
+    seed(services, 60)
+    runner = services.projections.get("partner_directory")
+    assert runner.position() == 0
+    assert runner.catch_up() == services.app.position()
+    assert actual_directory(services) == expected_directory(services)
+    assert runner.catch_up() == services.app.position()  # nothing left: nothing changes
+
+
+def test_a_failing_handler_rolls_back_its_whole_batch_and_stops_loudly(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(services, 40)
+    runner = services.projections.get("partner_directory")
+    runner.batch_size = 25
+    calls = {"n": 0}
+    original = PartnerDirectory.apply
+
+    def flaky(self: PartnerDirectory, event: Any, position: int, cursor: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 40:  # the 15th event of the second batch
+            raise RuntimeError("disk on fire")
+        original(self, event, position, cursor)
+
+    monkeypatch.setattr(PartnerDirectory, "apply", flaky)
+    with pytest.raises(ProjectionFailed):
+        runner.catch_up()
+    first_batch_end = services.app.recorder.select_notifications(1, 25)[-1].id
+    assert runner.position() == first_batch_end
+    assert runner.failure is not None
+    monkeypatch.setattr(PartnerDirectory, "apply", original)
+    runner.catch_up()
+    assert runner.failure is None
+    assert actual_directory(services) == expected_directory(services)
+
+
+def test_concurrent_runners_in_separate_connections_apply_each_event_once(
+    services: Services, database_url: str
+) -> None:
+    seed(services, 200)
+    others = [build_services(Settings(database_url=database_url, follow_interval=0))
+              for _ in range(2)]
+    try:
+        for svc in (*others, services):
+            svc.projections.get("partner_directory").batch_size = 37
+        errors: list[BaseException] = []
+
+        def run(svc: Services) -> None:
+            try:
+                svc.projections.catch_up()
+            except BaseException as error:  # noqa: BLE001
+                errors.append(error)
+
+        threads = [threading.Thread(target=run, args=(svc,)) for svc in (*others, services)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert actual_directory(services) == expected_directory(services)
+    finally:
+        for svc in others:
+            svc.close()
+
+
+@pytest.mark.slow
+def test_a_runner_killed_mid_batch_again_and_again_catches_up_exactly_once(
+    services: Services, database_url: str
+) -> None:
+    seed(services, 3000)
+    target = services.app.position()
+    runner = services.projections.get("partner_directory")
+    env = {**os.environ, "PARTNERLEDGER_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "api.cli", "--log-level", "WARNING", "projections", "run",
+               "--batch-size", "40", "--interval", "0.05"]
+    rng = random.Random(7)
+    kills_mid_way = 0
+    for _ in range(30):
+        start = runner.position()
+        kill_after = start + rng.randint(1, max(1, (target - start) // 3))
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        # kill as soon as the runner has committed past a random point: it is then mid-way
+        # through a later batch (or between two), never idle at the start
+        while runner.position() < kill_after and process.poll() is None:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.01))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        position = runner.position()
+        assert position >= start
+        if position < target:
+            kills_mid_way += 1
+        else:
+            break
+    assert kills_mid_way >= 3, "the kills did not land while the runner was part way"
+    process = subprocess.run([*command, "--once"], env=env, check=True,
+                             stdout=subprocess.DEVNULL)
+    assert runner.position() == target
+    assert actual_directory(services) == expected_directory(services)
+
+
+def test_a_stopped_runner_resumes_from_its_position(services: Services) -> None:
+    seed(services, 30)
+    runner = services.projections.get("partner_directory")
+    runner.batch_size = 10
+    runner.catch_up(max_batches=2)
+    stopped_at = runner.position()
+    assert 0 < stopped_at < services.app.position()
+    seed(services, 10)
+    runner.catch_up()
+    assert actual_directory(services) == expected_directory(services)
+
+
+def test_rebuild_from_zero_gives_the_same_directory(services: Services) -> None:
+    seed(services, 50)
+    runner = services.projections.get("partner_directory")
+    runner.catch_up()
+    live = actual_directory(services)
+    assert runner.rebuild() == services.app.position()
+    assert actual_directory(services) == live == expected_directory(services)
