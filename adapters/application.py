@@ -119,6 +119,7 @@ class PartnerLedger(Application):
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        self.db = Database(self.factory, self.recorder.events_table_name)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -200,7 +201,7 @@ class PartnerLedger(Application):
         return result
 
     def _write_only(self, writes: Sequence[SideWrite]) -> None:
-        with Database(self.factory).transaction() as cursor:
+        with self.db.transaction() as cursor:
             for write in writes:
                 write.apply(cursor)
 

@@ -26,7 +26,8 @@ class Cursor:
     """A cursor that speaks one placeholder style on both stores."""
 
     def __init__(self, raw: Any, dialect: str) -> None:
-        self.raw = raw
+        # eventsourcing wraps sqlite3 cursors; the plain one has everything we need
+        self.raw = getattr(raw, "sqlite_cursor", raw)
         self.dialect = dialect
 
     def _sql(self, statement: str) -> str:
@@ -71,8 +72,9 @@ class SideWrite:
 class Database:
     """Transactions on the event store's database, with the project's own tables in it."""
 
-    def __init__(self, factory: InfrastructureFactory[Any]) -> None:
+    def __init__(self, factory: InfrastructureFactory[Any], events_table: str) -> None:
         self.datastore: Any = getattr(factory, "datastore")  # noqa: B009
+        self.events_table = events_table
         self.dialect = "postgres" if hasattr(self.datastore, "schema") else "sqlite"
         self.schema: str = getattr(self.datastore, "schema", "")
 
@@ -97,17 +99,14 @@ class Database:
         """The log position of one stored event, or None when it is not stored."""
         with self.transaction(commit=False) as cursor:
             if self.dialect == "postgres":
-                cursor.execute(
-                    "SELECT notification_id AS position FROM stored_events "
-                    "WHERE originator_id = ? AND originator_version = ?",
-                    (originator_id, version),
-                )
+                column, key = "notification_id", originator_id
             else:
-                cursor.execute(
-                    "SELECT rowid AS position FROM stored_events "
-                    "WHERE originator_id = ? AND originator_version = ?",
-                    (originator_id.hex, version),
-                )
+                column, key = "rowid", originator_id.hex
+            cursor.execute(
+                f"SELECT {column} AS position FROM {self.events_table} "  # noqa: S608
+                "WHERE originator_id = ? AND originator_version = ?",
+                (key, version),
+            )
             row = cursor.fetchone()
             return None if row is None else int(row["position"])
 

@@ -48,7 +48,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     env = settings.eventsourcing_env()
     ensure_schema(env)
     app = PartnerLedger(env=env, clock=clock)
-    db = Database(app.factory)
+    db = app.db
     keys = KeyStore(db)
     idempotency = IdempotencyStore(db)
     projections = Projections([ProjectionRunner(app, db, PartnerDirectory())])
