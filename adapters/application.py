@@ -11,7 +11,7 @@ import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -101,7 +101,7 @@ class UnitOfWork:
             if aggregate is None:
                 continue
             already = len(before.pending_events) if before is not None else 0
-            events.extend(aggregate.pending_events[already:])
+            events.extend(cast(list[AggregateEvent], aggregate.pending_events[already:]))
         return events
 
     def undo_command(self) -> None:
@@ -111,7 +111,7 @@ class UnitOfWork:
         self.touched = None
 
 
-class PartnerLedger(Application):
+class PartnerLedger(Application[UUID]):
     """The partnerledger event-sourced application."""
 
     name = "partnerledger"
@@ -119,7 +119,7 @@ class PartnerLedger(Application):
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
-        self.db = Database(self.factory, self.recorder.events_table_name)
+        self.db = Database(self.factory, self.recorder.events_table_name)  # type: ignore[attr-defined]
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -211,6 +211,7 @@ class PartnerLedger(Application):
 
     def get_aggregate(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
         """An aggregate of the given type, or NotFound."""
+        aggregate: object
         try:
             aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:

@@ -12,7 +12,7 @@ from adapters.sql import Database
 from domain.errors import InvalidInput
 
 ROLES = ("internal", "auditor", "partner")
-TOKEN_PREFIX = "pl_"
+TOKEN_PREFIX = "pl_"  # noqa: S105 - a prefix, not a secret
 
 KEYS_TABLE = (
     "CREATE TABLE IF NOT EXISTS api_keys ("

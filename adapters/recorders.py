@@ -33,7 +33,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """PostgreSQL recorder with side writes."""
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
         side_writes: Sequence[SideWrite] = kwargs.get("side_writes", ())
         if side_writes:
             cursor = Cursor(curs, "postgres")

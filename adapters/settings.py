@@ -86,5 +86,6 @@ def store_env(database_url: str) -> dict[str, str]:
             "APPLICATION_RECORDER_TOPIC": "adapters.recorders:LedgerPostgresRecorder",
         }
     raise ConfigurationError(
-        f"PARTNERLEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, got {database_url!r}"
+        "PARTNERLEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, "
+        f"got {database_url!r}"
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, OperationalError
 
 
@@ -98,6 +99,7 @@ class Database:
     def notification_id(self, originator_id: UUID, version: int) -> int | None:
         """The log position of one stored event, or None when it is not stored."""
         with self.transaction(commit=False) as cursor:
+            key: object
             if self.dialect == "postgres":
                 column, key = "notification_id", originator_id
             else:
@@ -115,8 +117,6 @@ def ensure_schema(env: dict[str, str]) -> None:
     """Creates the PostgreSQL schema named in the store settings before any table goes in it."""
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         return
-    import psycopg
-
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], autocommit=True,

@@ -43,7 +43,11 @@ class PlanTermsAsDict(Transcoding):
             "min_payout": str(obj.min_payout.amount),
             "points_per_conversion": obj.points_per_conversion,
             "tiers": [
-                {"name": t.name, "threshold": str(t.threshold.amount), "bonus_rate": str(t.bonus_rate)}
+                {
+                    "name": t.name,
+                    "threshold": str(t.threshold.amount),
+                    "bonus_rate": str(t.bonus_rate),
+                }
                 for t in obj.tiers
             ],
         }

@@ -15,7 +15,7 @@ from api.schemas.common import ProblemSchema
 from api.services import Services, build_services
 
 
-class PartnerLedgerApi(Api):  # type: ignore[misc]
+class PartnerLedgerApi(Api):
     """flask-smorest's Api with problem+json as the documented error shape."""
 
     ERROR_SCHEMA = ProblemSchema

@@ -6,14 +6,19 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import click
+from gunicorn.app.base import BaseApplication
 
 from adapters.clock import utc_now
 from adapters.settings import Settings
+from api.app import create_app
+from api.demo import DEMO_PARTNER_ID, load_demo
 from api.services import Services, build_services
+from domain.partners import Partner
 
 log = logging.getLogger("partnerledger")
 
@@ -26,7 +31,9 @@ def _services() -> Services:
 @click.option("--log-level", default="INFO", show_default=True)
 def main(log_level: str) -> None:
     """partnerledger: the system of record for partner programs."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.group()
@@ -39,14 +46,12 @@ def keys() -> None:
 @click.option("--partner-id", type=click.UUID, default=None, help="Required for --role partner.")
 def keys_create(role: str, partner_id: UUID | None) -> None:
     """Creates a key; the token is printed once, as the last line."""
-    from domain.partners import Partner
-
     svc = _services()
     try:
         if partner_id is not None:
             svc.app.get_aggregate(Partner, partner_id)
         principal, token = svc.keys.create(role, partner_id, utc_now())
-    except Exception as error:  # noqa: BLE001 - shown to the operator
+    except Exception as error:
         raise click.ClickException(str(getattr(error, "detail", error))) from error
     finally:
         svc.close()
@@ -77,11 +82,6 @@ def keys_revoke(key_id: str) -> None:
               "and print tokens to try.")
 def serve(host: str, port: int | None, workers: int, threads: int, demo: bool) -> None:
     """Serves the HTTP API with gunicorn."""
-    from gunicorn.app.base import BaseApplication
-
-    from api.app import create_app
-    from api.demo import DEMO_PARTNER_ID, load_demo
-
     settings = Settings.from_env()
     bind_port = port or settings.port
     svc = build_services(settings)
@@ -94,12 +94,17 @@ def serve(host: str, port: int | None, workers: int, threads: int, demo: bool) -
             _, partner = svc.keys.create("partner", DEMO_PARTNER_ID, utc_now())
             click.echo(f"\n  internal token: {internal}\n  partner token:  {partner}"
                        f"  (partner {DEMO_PARTNER_ID})\n")
+            tokens = Path("var/demo-tokens.env")
+            tokens.parent.mkdir(parents=True, exist_ok=True)
+            tokens.write_text(f"export INTERNAL_TOKEN={internal}\nexport PARTNER_TOKEN={partner}\n")
+            tokens.chmod(0o600)
+            click.echo(f"  the same tokens, for your shell: source {tokens}")
             click.echo(f"  try: curl -H 'Authorization: Bearer {internal}' "
                        f"http://{host}:{bind_port}/partners\n")
     finally:
         svc.close()
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{bind_port}")
             self.cfg.set("workers", workers)
@@ -172,8 +177,6 @@ def projections_status() -> None:
 @main.command("demo")
 def demo_command() -> None:
     """Loads the demo program into an empty store."""
-    from api.demo import load_demo
-
     svc = _services()
     try:
         loaded = load_demo(svc.app)

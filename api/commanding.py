@@ -83,7 +83,7 @@ def run_command(
         raise
     try:
         svc.projections.catch_up()
-    except Exception:  # noqa: BLE001 - the command is saved; reads report the lag
+    except Exception:
         log.exception("projection catch-up after a command failed")
     assert outcome.aggregate is not None
     body = present(outcome.aggregate)

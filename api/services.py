@@ -57,6 +57,6 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     projections.setup()
     try:
         projections.catch_up()
-    except Exception:  # noqa: BLE001 - the service still starts; /readyz reports the failure
+    except Exception:
         log.exception("projections could not catch up on start")
     return Services(settings, app, db, keys, idempotency, projections)

@@ -69,7 +69,12 @@ class Money:
 
     @classmethod
     def parse(
-        cls, amount: object, currency: object, *, field: str = "amount", allow_negative: bool = False
+        cls,
+        amount: object,
+        currency: object,
+        *,
+        field: str = "amount",
+        allow_negative: bool = False,
     ) -> Money:
         """Builds money from the JSON shape's strings, refusing anything inexact."""
         if not isinstance(currency, str):

@@ -34,7 +34,7 @@ class Partner(Aggregate):
     """A company or person paid by the program."""
 
     @event("Applied")
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         id: UUID,  # noqa: A002
         name: str,

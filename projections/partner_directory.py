@@ -38,7 +38,7 @@ class PartnerDirectory(Projection):
         "CREATE INDEX IF NOT EXISTS partner_directory_by_tier ON partner_directory (tier, seq)",
     )
 
-    @on(Partner.Applied)
+    @on(Partner.Applied)  # type: ignore[attr-defined]
     def applied(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             f"INSERT INTO partner_directory ({COLUMNS}) "  # noqa: S608 - constant columns
@@ -57,7 +57,7 @@ class PartnerDirectory(Projection):
             (status, reason, iso(event.occurred_at), str(event.originator_id)),
         )
 
-    @on(Partner.Approved)
+    @on(Partner.Approved)  # type: ignore[attr-defined]
     def approved(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(
             "UPDATE partner_directory SET plan_id = ? WHERE partner_id = ?",
@@ -65,19 +65,19 @@ class PartnerDirectory(Projection):
         )
         self._status(event, cursor, "active", None)
 
-    @on(Partner.Rejected)
+    @on(Partner.Rejected)  # type: ignore[attr-defined]
     def rejected(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "rejected", event.reason)
 
-    @on(Partner.Suspended)
+    @on(Partner.Suspended)  # type: ignore[attr-defined]
     def suspended(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "suspended", event.reason)
 
-    @on(Partner.Reactivated)
+    @on(Partner.Reactivated)  # type: ignore[attr-defined]
     def reactivated(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "active", None)
 
-    @on(Partner.Terminated)
+    @on(Partner.Terminated)  # type: ignore[attr-defined]
     def terminated(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "terminated", event.reason)
 

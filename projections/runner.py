@@ -196,5 +196,5 @@ class Follower:
         while not self._stop.wait(self.interval):
             try:
                 self.projections.catch_up()
-            except Exception:  # noqa: BLE001 - logged by the runner; keep following
+            except Exception:
                 log.warning("projection catch-up failed; retrying in %ss", self.interval)

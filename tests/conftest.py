@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -33,8 +34,6 @@ def postgres_or_skip() -> str:
 
 def drop_schema(url: str, schema: str) -> None:
     """Removes a test schema and everything in it."""
-    import psycopg
-
     parts = urlsplit(url)
     with psycopg.connect(parts._replace(query="").geturl(), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -34,7 +34,7 @@ def readyz() -> Response:
                 "lag": store - runner.position(),
                 "failing": runner.failure is not None,
             }
-    except Exception as error:  # noqa: BLE001 - readiness reports, it does not raise
+    except Exception as error:
         return json_response({"status": "unavailable", "detail": str(error)}, 503)
     if any(p["failing"] for p in report["projections"].values()):
         report["status"] = "degraded"

@@ -20,7 +20,9 @@ def _messages(error: InvalidInput) -> list[str]:
 class DecimalString(fields.String):
     """A decimal number written as a JSON string, parsed exactly."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> Decimal:
         try:
             return parse_decimal(value, attr or "value")
         except InvalidInput as error:
@@ -33,7 +35,9 @@ class DecimalString(fields.String):
 class Rate(DecimalString):
     """A rate from "0" to "1" written as a decimal string, e.g. "0.15"."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> Decimal:
         try:
             return parse_rate(value, attr or "rate")
         except InvalidInput as error:

@@ -33,8 +33,8 @@ def seed(services: Services, partners: int) -> None:
     commands: list[c.Command] = []
     for n in range(partners):
         pid = uuid.uuid4()
-        commands.append(c.ApplyPartner(NOW, pid, f"P{n}", f"p{n}-{pid.hex[:6]}@seed.example", "Co", "agency",
-                                       "FR"))
+        email = f"p{n}-{pid.hex[:6]}@seed.example"
+        commands.append(c.ApplyPartner(NOW, pid, f"P{n}", email, "Co", "agency", "FR"))
         if n % 2 == 0:
             commands.append(c.ApprovePartner(NOW, pid, plan))
         if n % 4 == 0:
@@ -118,7 +118,7 @@ def test_concurrent_runners_in_separate_connections_apply_each_event_once(
         def run(svc: Services) -> None:
             try:
                 svc.projections.catch_up()
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=run, args=(svc,)) for svc in (*others, services)]
