@@ -33,7 +33,7 @@ def services() -> Services:
 
 def json_response(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
     """A JSON response."""
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response = Response(json.dumps(body) + "\n", status=status, mimetype="application/json")
     for name, value in headers.items():
         response.headers[name.replace("_", "-")] = value
     return response

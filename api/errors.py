@@ -87,7 +87,9 @@ def problem_response(
     if errors:
         body["errors"] = errors
     body.update(extra or {})
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(
+        json.dumps(body) + "\n", status=status, mimetype="application/problem+json"
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if status == 401:
