@@ -204,7 +204,7 @@ def test_openapi_describes_every_route(api: Api, flask_app: Any) -> None:
         served |= {(m, path) for m in rule.methods if m not in ("HEAD", "OPTIONS")}
     assert served <= documented
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
-    error_schema = spec["components"]["schemas"]["Error"]
+    error_schema = spec["components"]["schemas"]["Problem"]
     assert set(error_schema["properties"]) >= {"type", "title", "status", "detail", "errors"}
 
 
