@@ -51,6 +51,19 @@ def handles(command_type: type[c.Command]) -> Callable[[Handler], Handler]:
     return register
 
 
+def touches(command: c.Command) -> list[UUID]:
+    """The aggregate ids a command will load, so a batch can fetch them all at once."""
+    ids: list[UUID] = []
+    for name in ("id", "plan_id", "partner_id"):
+        value = getattr(command, name, None)
+        if isinstance(value, UUID):
+            ids.append(value)
+    email = getattr(command, "email", None)
+    if isinstance(command, c.ApplyPartner) and email:
+        ids.append(EmailClaim.id_for(email))
+    return ids
+
+
 def handle(command: c.Command, aggregates: Aggregates, now: datetime) -> Aggregate:
     """Applies one command; `now` stands in for a missing `occurred_at`."""
     occurred_at = command.occurred_at or now

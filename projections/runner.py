@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from adapters.application import PartnerLedger
-from adapters.sql import Database, OperationalError
+from adapters.sql import BufferedCursor, Database, OperationalError
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -108,11 +108,13 @@ class ProjectionRunner:
                     raise ProjectionFailed(f"projection {self.name} has not been set up")
                 done = int(row["position"])
                 last = done
+                buffered = BufferedCursor(cursor.raw, cursor.dialect)
                 for position, event in events:
                     if position <= done:
                         continue  # another runner applied it already
-                    self.projection.apply(event, position, cursor)
+                    self.projection.apply(event, position, buffered)
                     last = position
+                buffered.flush()
                 if last > done:
                     cursor.execute(
                         "UPDATE projection_positions SET position = ?, updated_at = ? "
