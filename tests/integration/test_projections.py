@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from adapters.settings import Settings
+from adapters.sql import BufferedCursor
 from api.services import Services, build_services
 from domain import commands as c
 from projections.partner_directory import PartnerDirectory
@@ -188,3 +189,27 @@ def test_rebuild_from_zero_gives_the_same_directory(services: Services) -> None:
     live = actual_directory(services)
     assert runner.rebuild() == services.app.position()
     assert actual_directory(services) == live == expected_directory(services)
+
+
+def test_buffered_writes_keep_their_order_and_are_seen_by_later_reads(
+    services: Services,
+) -> None:
+    with services.db.transaction() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY, v INTEGER)")
+    with services.db.transaction() as cursor:
+        buffered = BufferedCursor(cursor.raw, cursor.dialect)
+        for n in range(5):
+            buffered.execute("INSERT INTO scratch (k, v) VALUES (?, ?)", (f"k{n}", n))
+        buffered.execute("UPDATE scratch SET v = v * 10 WHERE k = ?", ("k3",))
+        buffered.execute("INSERT INTO scratch (k, v) VALUES (?, ?)", ("k9", 9))
+        buffered.execute("SELECT SUM(v) AS total FROM scratch")
+        row = buffered.fetchone()
+        assert row is not None
+        assert int(row["total"]) == 0 + 1 + 2 + 30 + 4 + 9
+        buffered.execute("DELETE FROM scratch WHERE k = ?", ("k0",))
+        buffered.flush()
+    with services.db.transaction(commit=False) as cursor:
+        cursor.execute("SELECT COUNT(*) AS n FROM scratch")
+        row = cursor.fetchone()
+        assert row is not None
+        assert int(row["n"]) == 5

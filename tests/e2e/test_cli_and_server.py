@@ -1,0 +1,146 @@
+"""The command line and the real server: keys, `serve` under gunicorn, background following."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.settings import Settings
+from api.app import create_app
+from api.services import Services, build_services
+from domain import commands as c
+
+CLI = [sys.executable, "-m", "api.cli", "--log-level", "WARNING"]
+
+
+def cli(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PARTNERLEDGER_DATABASE_URL": database_url}
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, cwd=cwd,
+                          timeout=60, check=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(url: str, token: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_keys_create_prints_the_token_last_and_it_authenticates(
+    services: Services, database_url: str
+) -> None:
+    result = cli(database_url, "keys", "create", "--role", "auditor")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert services.keys.authenticate(token).role == "auditor"  # type: ignore[union-attr]
+
+
+def test_partner_keys_need_an_existing_partner(services: Services, database_url: str) -> None:
+    missing = cli(database_url, "keys", "create", "--role", "partner", "--partner-id",
+                  str(uuid.uuid4()))
+    assert missing.returncode != 0
+    assert "No partner" in missing.stderr
+    no_id = cli(database_url, "keys", "create", "--role", "partner")
+    assert no_id.returncode != 0
+    pid = uuid.uuid4()
+    services.app.execute(c.ApplyPartner(None, pid, "A", "a@cli.example", "A", "agency", "DE"))
+    made = cli(database_url, "keys", "create", "--role", "partner", "--partner-id", str(pid))
+    assert made.returncode == 0, made.stderr
+    principal = services.keys.authenticate(made.stdout.strip().splitlines()[-1])
+    assert principal is not None
+    assert principal.partner_id == pid
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    """`partnerledger serve --demo --workers 2` on a free port; yields (base url, token)."""
+    port = free_port()
+    env = {**os.environ, "PARTNERLEDGER_DATABASE_URL": database_url, "PORT": str(port)}
+    process = subprocess.Popen([*CLI, "serve", "--demo", "--workers", "2"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if call(f"{base}/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not come up")
+    tokens = (tmp_path / "var" / "demo-tokens.env").read_text()
+    internal = tokens.split("INTERNAL_TOKEN=")[1].split()[0]
+    yield base, internal, process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_serve_loads_the_demo_and_every_worker_reads_its_own_writes(
+    server: tuple[str, str, subprocess.Popen[str]],
+) -> None:
+    base, token, _ = server
+    status, listing = call(f"{base}/partners", token)
+    assert status == 200
+    assert len(listing["items"]) == 3
+    plan_id = listing["items"][0]["plan_id"]
+    # many requests spread over both workers: each command's read-back must reflect it
+    for n in range(20):
+        status, created = call(f"{base}/partners", token, {
+            "name": f"W{n}", "email": f"w{n}@workers.example", "company": "W", "type": "agency",
+            "country": "SE"})
+        assert status == 201, created
+        status, read = call(f"{base}/partners/{created['id']}?min_position={created['position']}",
+                            token)
+        assert (status, read["status"]) == (200, "applied")
+        status, approved = call(f"{base}/partners/{created['id']}/approve", token,
+                                {"plan_id": plan_id})
+        assert (status, approved["status"]) == (200, "active")
+        status, read = call(f"{base}/partners/{created['id']}", token)
+        assert read["status"] == "active"
+    status, listing = call(f"{base}/partners?status=active&limit=100", token)
+    assert len(listing["items"]) == 22
+
+
+def test_the_background_follower_picks_up_writes_from_other_processes(database_url: str) -> None:
+    follower = build_services(Settings(database_url=database_url, follow_interval=0.05))
+    writer = build_services(Settings(database_url=database_url, follow_interval=0))
+    try:
+        app = create_app({"TESTING": True}, services=follower)  # FOLLOW on: starts the thread
+        assert follower.follower is not None
+        outcome = writer.app.execute(c.ApplyPartner(None, uuid.uuid4(), "F", "f@follow.example",
+                                                    "F", "agency", "IT"))
+        runner = follower.projections.get("partner_directory")
+        deadline = time.monotonic() + 10
+        while runner.position() < (outcome.position or 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runner.position() >= (outcome.position or 0)
+        assert app is not None
+    finally:
+        writer.close()
+        follower.close()
