@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate, event
 from adapters.settings import Settings
 from api.services import Services, build_services
 from domain import commands as c
+from tests import bench_api
 from tests.conftest import drop_schema
 from tests.factories import terms
 
@@ -124,6 +125,8 @@ def measure(kind: str) -> list[dict[str, Any]]:
         rows.append({"store": kind, "figure": "commands, 1 per transaction",
                      "value": single, "unit": "events/s", "baseline": baseline, "target": None})
     with store(kind) as svc:
+        rows += bench_api.measure(kind, svc.settings.database_url)
+    with store(kind) as svc:
         rebuild, stored = projection_rebuild(svc, PROJECTION_EVENTS)
         rows.append({"store": kind, "figure": f"projection rebuild from {stored:,} events",
                      "value": rebuild, "unit": "events/s", "baseline": None,
@@ -131,17 +134,27 @@ def measure(kind: str) -> list[dict[str, Any]]:
     return rows
 
 
+def show(value: float, unit: str) -> str:
+    return f"{value:,.1f} {unit}" if unit.startswith("ms") else f"{value:,.0f} {unit}"
+
+
+def baseline_text(row: dict[str, Any]) -> str:
+    if not row["baseline"]:
+        return "-"
+    if row["unit"].startswith("ms"):
+        return f"{show(row['baseline'], row['unit'])} (/healthz)"
+    return f"{show(row['baseline'], 'events/s')} ({row['value'] / row['baseline']:.0%})"
+
+
 def main() -> None:
     kinds = ["sqlite"] + (["postgres"] if os.environ.get("PARTNERLEDGER_TEST_POSTGRES_URL")
                           else [])
     rows = [row for kind in kinds for row in measure(kind)]
-    print(f"{'store':9} {'figure':44} {'measured':>16} {'baseline':>16}  target")
+    print("| store | figure | measured | baseline (same run) | target |")
+    print("|---|---|---|---|---|")
     for row in rows:
-        value = f"{row['value']:,.0f} {row['unit'].split('/')[0][:2]}/s"
-        base = f"{row['baseline']:,.0f} ev/s" if row["baseline"] else "-"
-        ratio = f" ({row['value'] / row['baseline']:.0%})" if row["baseline"] else ""
-        print(f"{row['store']:9} {row['figure']:44} {value:>16} {base:>16}{ratio}  "
-              f"{row['target'] or ''}")
+        print(f"| {row['store']} | {row['figure']} | {show(row['value'], row['unit'])} | "
+              f"{baseline_text(row)} | {row['target'] or ''} |")
     Path("var").mkdir(exist_ok=True)
     Path("var/bench.json").write_text(json.dumps(rows, indent=2))
     print("written to var/bench.json")
