@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -22,7 +24,7 @@ from adapters.clock import Clock, utc_now
 from adapters.sql import Database, SideWrite
 from adapters.transcodings import TRANSCODINGS
 from domain.commands import Command
-from domain.errors import NotFound, PartnerLedgerError
+from domain.errors import Duplicate, NotFound, PartnerLedgerError, WriteConflict
 from domain.handlers import handle, touches
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ A = TypeVar("A", bound=Aggregate)
 # How many aggregates one prefetch query asks for.
 PREFETCH_CHUNK = 500
 # A writer that loses a race for an aggregate version retries on fresh state this often.
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 8
 
 
 @dataclass
@@ -100,6 +102,9 @@ class UnitOfWork:
         return self._load(aggregate_id) is not None
 
     def add(self, aggregate: Aggregate) -> None:
+        existing = self._load(aggregate.id)
+        if existing is not None and existing is not aggregate:
+            raise Duplicate(f"Id {aggregate.id} is already taken.", existing_id=str(aggregate.id))
         if self.touched is not None and aggregate.id not in self.touched:
             self.touched[aggregate.id] = copy.deepcopy(self.loaded.get(aggregate.id))
         self.loaded[aggregate.id] = aggregate
@@ -169,11 +174,14 @@ class PartnerLedger(Application[UUID]):
             try:
                 return self._execute_once(commands, side_writes, batch_side_writes)
             except IntegrityError:
-                # Another writer saved one of our aggregates first: start again on fresh state.
-                if attempt == CONFLICT_RETRIES - 1:
-                    raise
+                # Another writer saved one of our aggregates first: start again on fresh
+                # state, after a short random pause so that racing writers spread out.
                 log.info("version conflict, retrying batch of %d", len(commands))
-        raise AssertionError("unreachable")  # pragma: no cover
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter only
+        raise WriteConflict(
+            f"Gave up after {CONFLICT_RETRIES} attempts: other writers kept changing the same "
+            "records. Retry the request."
+        )
 
     def _execute_once(
         self,
@@ -206,16 +214,38 @@ class PartnerLedger(Application[UUID]):
             if writes:
                 self._write_only(writes)
             return result
-        recordings = self.save(*events, side_writes=writes)
-        positions = {
-            (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
-            for r in recordings
-        }
+        try:
+            recordings = self.save(*events, side_writes=writes)
+            positions = {
+                (r.domain_event.originator_id, r.domain_event.originator_version):
+                    r.notification.id
+                for r in recordings
+            }
+        except IntegrityError:
+            # The store's own retry after a lost commit acknowledgement collides with our
+            # committed write: recognise it instead of applying the commands a second time.
+            found = self._positions_if_saved(events)
+            if found is None:
+                raise
+            positions = found
         for outcome in result.outcomes:
             if outcome.events:
                 outcome.position = max(positions[key] for key in outcome.events)
         result.position = max(positions.values())
         return result
+
+    def _positions_if_saved(
+        self, events: Sequence[AggregateEvent]
+    ) -> dict[tuple[UUID, int], int] | None:
+        """Positions of these very events when they are already stored, byte for byte."""
+        positions: dict[tuple[UUID, int], int] = {}
+        for domain_event in events:
+            stored = self.mapper.to_stored_event(domain_event)
+            found = self.db.find_event(domain_event.originator_id, domain_event.originator_version)
+            if found is None or (found[1], found[2]) != (stored.topic, stored.state):
+                return None
+            positions[(domain_event.originator_id, domain_event.originator_version)] = found[0]
+        return positions
 
     def _write_only(self, writes: Sequence[SideWrite]) -> None:
         with self.db.transaction() as cursor:

@@ -134,10 +134,8 @@ class Database:
             yield cursor
 
     def create_tables(self, statements: Sequence[str]) -> None:
-        """Creates tables and indexes if missing; PostgreSQL creates the schema too."""
+        """Creates tables and indexes if missing."""
         with self.transaction() as cursor:
-            if self.dialect == "postgres":
-                cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             for statement in statements:
                 cursor.execute(statement)
 
@@ -172,8 +170,8 @@ class Database:
             for row in rows
         ]
 
-    def notification_id(self, originator_id: UUID, version: int) -> int | None:
-        """The log position of one stored event, or None when it is not stored."""
+    def find_event(self, originator_id: UUID, version: int) -> tuple[int, str, bytes] | None:
+        """(log position, topic, state) of one stored event, or None when it is not stored."""
         with self.transaction(commit=False) as cursor:
             key: object
             if self.dialect == "postgres":
@@ -181,23 +179,42 @@ class Database:
             else:
                 column, key = "rowid", originator_id.hex
             cursor.execute(
-                f"SELECT {column} AS position FROM {self.events_table} "  # noqa: S608
+                f"SELECT {column} AS position, topic, state FROM {self.events_table} "  # noqa: S608
                 "WHERE originator_id = ? AND originator_version = ?",
                 (key, version),
             )
             row = cursor.fetchone()
-            return None if row is None else int(row["position"])
+        if row is None:
+            return None
+        return int(row["position"]), str(row["topic"]), bytes(row["state"])
+
+    def notification_id(self, originator_id: UUID, version: int) -> int | None:
+        """The log position of one stored event, or None when it is not stored."""
+        found = self.find_event(originator_id, version)
+        return None if found is None else found[0]
 
 
-def ensure_schema(env: dict[str, str]) -> None:
-    """Creates the PostgreSQL schema named in the store settings before any table goes in it."""
+@contextmanager
+def setup_lock(env: dict[str, str]) -> Iterator[None]:
+    """Serialises start-up on PostgreSQL, where concurrent CREATE ... IF NOT EXISTS can fail.
+
+    Creates the schema named in the store settings first. SQLite needs neither: its DDL runs
+    in transactions that the file lock already serialises.
+    """
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
         return
+    schema = env["POSTGRES_SCHEMA"]
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], autocommit=True,
     ) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"partnerledger:{schema}",))
+        try:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"partnerledger:{schema}",))
 
 
 def set_search_path(cursor: Cursor, schema: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from domain.money import Money
+from domain.money import Money, decimal_text
 from domain.plans import PlanTerms, Tier
 
 
@@ -18,7 +18,7 @@ class MoneyAsDict(Transcoding):
     name = "money"
 
     def encode(self, obj: Money) -> dict[str, str]:
-        return {"amount": str(obj.amount), "currency": obj.currency}
+        return {"amount": decimal_text(obj.amount), "currency": obj.currency}
 
     def decode(self, data: dict[str, str]) -> Money:
         return Money(Decimal(data["amount"]), data["currency"])
@@ -34,19 +34,19 @@ class PlanTermsAsDict(Transcoding):
         return {
             "name": obj.name,
             "currency": obj.currency,
-            "deal_rate": str(obj.deal_rate),
-            "referral_rate": str(obj.referral_rate),
+            "deal_rate": decimal_text(obj.deal_rate),
+            "referral_rate": decimal_text(obj.referral_rate),
             "referral_months": obj.referral_months,
             "attribution_days": obj.attribution_days,
             "deal_protection_days": obj.deal_protection_days,
             "hold_days": obj.hold_days,
-            "min_payout": str(obj.min_payout.amount),
+            "min_payout": decimal_text(obj.min_payout.amount),
             "points_per_conversion": obj.points_per_conversion,
             "tiers": [
                 {
                     "name": t.name,
-                    "threshold": str(t.threshold.amount),
-                    "bonus_rate": str(t.bonus_rate),
+                    "threshold": decimal_text(t.threshold.amount),
+                    "bonus_rate": decimal_text(t.bonus_rate),
                 }
                 for t in obj.tiers
             ],

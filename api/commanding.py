@@ -21,6 +21,7 @@ from api.errors import ApiProblem
 from api.services import Services
 from domain.commands import Command
 from domain.errors import PartnerLedgerError
+from projections.runner import ProjectionFailed
 
 log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 255
@@ -97,7 +98,20 @@ def wait_for_position(min_position: int | None) -> None:
         return
     svc = services()
     timeout = svc.settings.min_position_timeout
-    if not svc.projections.wait_for(min_position, timeout):
+    if min_position > svc.app.position():
+        raise ApiProblem(
+            503,
+            "projection-behind",
+            f"Position {min_position} has not been written yet (the log ends at "
+            f"{svc.app.position()}).",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        reached = svc.projections.wait_for(min_position, timeout)
+    except ProjectionFailed as error:
+        raise ApiProblem(503, "projection-behind", f"Read models are failing: {error}",
+                         headers={"Retry-After": "5"}) from error
+    if not reached:
         raise ApiProblem(
             503,
             "projection-behind",

@@ -25,6 +25,7 @@ STATUS_BY_PROBLEM = {
     "insufficient-points": 409,
     "refund-exceeds-payment": 409,
     "idempotency-key-reused": 409,
+    "write-conflict": 503,
 }
 
 TITLES = {
@@ -116,7 +117,10 @@ def domain_error(error: PartnerLedgerError) -> Response:
     """Maps a domain refusal to its status, in one table."""
     status = STATUS_BY_PROBLEM.get(error.problem, 409)
     errors = getattr(error, "errors", None)
-    return problem_response(status, error.problem, error.detail, errors, extra=error.extra)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return problem_response(
+        status, error.problem, error.detail, errors, headers=headers, extra=error.extra
+    )
 
 
 def http_error(error: HTTPException) -> Response:

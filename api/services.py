@@ -10,7 +10,7 @@ from adapters.clock import Clock, utc_now
 from adapters.idempotency import IdempotencyStore
 from adapters.keys import KeyStore
 from adapters.settings import Settings
-from adapters.sql import Database, ensure_schema
+from adapters.sql import Database, setup_lock
 from projections.partner_directory import PartnerDirectory
 from projections.runner import Follower, ProjectionRunner, Projections
 
@@ -46,15 +46,15 @@ class Services:
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     """Opens the store, creates missing tables and catches projections up."""
     env = settings.eventsourcing_env()
-    ensure_schema(env)
-    app = PartnerLedger(env=env, clock=clock)
-    db = app.db
-    keys = KeyStore(db)
-    idempotency = IdempotencyStore(db)
-    projections = Projections([ProjectionRunner(app, db, PartnerDirectory())])
-    keys.setup()
-    idempotency.setup()
-    projections.setup()
+    with setup_lock(env):
+        app = PartnerLedger(env=env, clock=clock)
+        db = app.db
+        keys = KeyStore(db)
+        idempotency = IdempotencyStore(db)
+        projections = Projections([ProjectionRunner(app, db, PartnerDirectory())])
+        keys.setup()
+        idempotency.setup()
+        projections.setup()
     try:
         projections.catch_up()
     except Exception:

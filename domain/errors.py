@@ -56,3 +56,9 @@ class CurrencyMismatch(PartnerLedgerError):
     """Money in a currency other than the partner's plan currency."""
 
     problem = "currency-mismatch"
+
+
+class WriteConflict(PartnerLedgerError):
+    """Concurrent writers kept winning the race for the same records; retrying will work."""
+
+    problem = "write-conflict"

@@ -23,6 +23,17 @@ def check_currency(currency: str) -> str:
     return currency
 
 
+# Fifteen integer digits (a quadrillion) is beyond any commission, and keeps every sum and
+# product exact within Decimal's default 28-digit precision.
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 12
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as plain digits, never in exponent form ("0.0000001", not "1E-7")."""
+    return format(value, "f")
+
+
 def parse_decimal(text: object, field: str) -> Decimal:
     """Strictly parses a decimal string: digits, one optional point, optional leading minus.
 
@@ -37,8 +48,15 @@ def parse_decimal(text: object, field: str) -> Decimal:
         raise InvalidInput.field(field, f"Not a decimal number: {text!r}.")
     if not whole.isascii() or not fraction.isascii():
         raise InvalidInput.field(field, f"Not a decimal number: {text!r}.")
+    if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+        raise InvalidInput.field(
+            field,
+            f"At most {MAX_INTEGER_DIGITS} digits before the point and "
+            f"{MAX_FRACTION_DIGITS} after it.",
+        )
     try:
-        return Decimal(text)
+        value = Decimal(text)
+        return value.copy_abs() if value.is_zero() else value  # no negative zero
     except InvalidOperation:  # pragma: no cover - excluded by the checks above
         raise InvalidInput.field(field, f"Not a decimal number: {text!r}.") from None
 
@@ -130,7 +148,7 @@ class Money:
 
     def to_json(self) -> dict[str, str]:
         """The wire shape: amount as a string with the currency's minor unit."""
-        return {"amount": str(self.amount), "currency": self.currency}
+        return {"amount": decimal_text(self.amount), "currency": self.currency}
 
 
 def parse_rate(text: object, field: str) -> Decimal:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from adapters.application import PartnerLedger
-from adapters.sql import BufferedCursor, Database, OperationalError
+from adapters.sql import BufferedCursor, Cursor, Database, OperationalError
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class ProjectionRunner:
         events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
         for attempt in range(5):
             try:
-                self._apply(events)
+                self._apply(start, events)
                 break
             except OperationalError:
                 # Another process holds the SQLite write lock past its timeout: try again.
@@ -92,51 +92,73 @@ class ProjectionRunner:
                 time.sleep(0.1 * (attempt + 1))
         return True
 
-    def _apply(self, events: Sequence[tuple[int, object]]) -> None:
+    def _lock_position(self, cursor: Cursor) -> int:
+        # Writing first takes the row lock before anything is read, on both stores.
+        cursor.execute(
+            "UPDATE projection_positions SET position = position WHERE name = ?", (self.name,)
+        )
+        cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (self.name,))
+        row = cursor.fetchone()
+        if row is None:
+            raise ProjectionFailed(f"projection {self.name} has not been set up")
+        return int(row["position"])
+
+    def _write(self, cursor: Cursor, done: int, events: Sequence[tuple[int, object]]) -> int:
+        """Applies the events beyond `done` and records the new position; returns it."""
+        last = done
+        buffered = BufferedCursor(cursor.raw, cursor.dialect)
+        for position, event in events:
+            if position <= done:
+                continue  # another runner applied it already
+            self.projection.apply(event, position, buffered)
+            last = position
+        buffered.flush()
+        if last > done:
+            cursor.execute(
+                "UPDATE projection_positions SET position = ?, updated_at = ? WHERE name = ?",
+                (last, self.app.clock().isoformat(), self.name),
+            )
+        return last
+
+    def _apply(self, start: int, events: Sequence[tuple[int, object]]) -> None:
         try:
             with self.db.transaction() as cursor:
-                # Writing first takes the row lock before anything is read, on both stores.
-                cursor.execute(
-                    "UPDATE projection_positions SET position = position WHERE name = ?",
-                    (self.name,),
-                )
-                cursor.execute(
-                    "SELECT position FROM projection_positions WHERE name = ?", (self.name,)
-                )
-                row = cursor.fetchone()
-                if row is None:
-                    raise ProjectionFailed(f"projection {self.name} has not been set up")
-                done = int(row["position"])
-                last = done
-                buffered = BufferedCursor(cursor.raw, cursor.dialect)
-                for position, event in events:
-                    if position <= done:
-                        continue  # another runner applied it already
-                    self.projection.apply(event, position, buffered)
-                    last = position
-                buffered.flush()
-                if last > done:
-                    cursor.execute(
-                        "UPDATE projection_positions SET position = ?, updated_at = ? "
-                        "WHERE name = ?",
-                        (last, self.app.clock().isoformat(), self.name),
-                    )
+                done = self._lock_position(cursor)
+                if done + 1 < start:
+                    # The position went back (a rebuild) after this batch was read: reading
+                    # again from the locked position is the only way not to skip events.
+                    return
+                self._write(cursor, done, events)
         except OperationalError:
             raise
         except Exception as error:
             self.failure = error
-            log.exception("projection %s failed after position %s", self.name, events[0][0] - 1)
+            log.exception("projection %s failed after position %s", self.name, start - 1)
             raise ProjectionFailed(f"projection {self.name} failed: {error}") from error
         self.failure = None
 
     def rebuild(self) -> int:
-        """Empties the read model and replays the whole log into it."""
+        """Empties the read model and replays the whole log into it, in one transaction.
+
+        Readers keep seeing the old tables until the rebuilt ones commit, and other runners
+        wait on the position lock, so nothing is read half-built or applied twice.
+        """
         with self._lock, self.db.transaction() as cursor:
+            self._lock_position(cursor)
             self.projection.reset(cursor)
+            done = 0
+            while True:
+                notifications = self.app.recorder.select_notifications(done + 1,
+                                                                       self.batch_size)
+                if not notifications:
+                    break
+                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                done = self._write(cursor, done, events)
             cursor.execute(
-                "UPDATE projection_positions SET position = 0 WHERE name = ?", (self.name,)
+                "UPDATE projection_positions SET position = ?, updated_at = ? WHERE name = ?",
+                (done, self.app.clock().isoformat(), self.name),
             )
-        return self.catch_up()
+        return done
 
 
 class Projections:

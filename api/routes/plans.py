@@ -15,6 +15,7 @@ from api.schemas.common import ReadQuerySchema
 from api.schemas.plans import CreatePlanSchema, PlanSchema, RevisePlanSchema
 from domain import commands as c
 from domain.errors import InvalidInput
+from domain.money import decimal_text
 from domain.partners import Partner
 from domain.plans import Plan, PlanTerms, PlanVersion, Tier
 
@@ -37,11 +38,15 @@ def version_json(version: PlanVersion) -> dict[str, Any]:
         "version": version.number,
         "effective_from": version.effective_from.isoformat(),
         **{name: getattr(terms, name) for name in TERM_FIELDS},
-        "deal_rate": str(terms.deal_rate),
-        "referral_rate": str(terms.referral_rate),
+        "deal_rate": decimal_text(terms.deal_rate),
+        "referral_rate": decimal_text(terms.referral_rate),
         "min_payout": terms.min_payout.to_json(),
         "tiers": [
-            {"name": t.name, "threshold": t.threshold.to_json(), "bonus_rate": str(t.bonus_rate)}
+            {
+                "name": t.name,
+                "threshold": t.threshold.to_json(),
+                "bonus_rate": decimal_text(t.bonus_rate),
+            }
             for t in terms.tiers
         ],
     }

@@ -4,13 +4,54 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from domain.errors import InvalidInput
 from domain.money import Money, check_currency, parse_decimal, parse_rate
+
+MAX_CURSOR = 2**63 - 1
+
+
+def _bad_text(value: str) -> bool:
+    """NUL cannot be stored in PostgreSQL text; lone surrogates cannot be encoded at all."""
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_bad_text(data: Any, path: str) -> dict[str, list[str]]:
+    if isinstance(data, str):
+        return {path or "_schema": ["Contains a character that is not allowed."]} \
+            if _bad_text(data) else {}
+    found: dict[str, list[str]] = {}
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            name = str(key)
+            found.update(_find_bad_text(name, f"{path}.{name}" if path else name))
+            found.update(_find_bad_text(value, f"{path}.{name}" if path else name))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.update(_find_bad_text(value, f"{path}.{index}" if path else str(index)))
+    return found
+
+
+class InputSchema(Schema):
+    """Base of every input: text must be storable as it is, everywhere."""
+
+    @pre_load
+    def refuse_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
+        errors = _find_bad_text(data, "")
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 def _messages(error: InvalidInput) -> list[str]:
@@ -29,7 +70,7 @@ class DecimalString(fields.String):
             raise ValidationError(_messages(error)) from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else str(value)
+        return None if value is None else format(value, "f")
 
 
 class Rate(DecimalString):
@@ -55,7 +96,7 @@ class CurrencyCode(fields.String):
             raise ValidationError(_messages(error)) from None
 
 
-class MoneySchema(Schema):
+class MoneySchema(InputSchema):
     """Money on the wire: {"amount": "123.45", "currency": "USD"}."""
 
     amount = fields.String(required=True, metadata={"example": "123.45"})
@@ -74,7 +115,7 @@ def money_json(money: Money) -> dict[str, str]:
     return money.to_json()
 
 
-class CommandSchema(Schema):
+class CommandSchema(InputSchema):
     """Every command takes an optional business time."""
 
     occurred_at = fields.AwareDateTime(
@@ -93,7 +134,7 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
-class ReadQuerySchema(Schema):
+class ReadQuerySchema(InputSchema):
     """Reads may wait until the read model has reached a position."""
 
     min_position = fields.Integer(
@@ -124,7 +165,9 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "seq" or not value.isdigit():
+        if kind != "seq" or not value.isascii() or not value.isdigit() or len(value) > 19:
+            raise ValueError(text)
+        if int(value) > MAX_CURSOR:
             raise ValueError(text)
         return int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -6,12 +6,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import CommandSchema, CurrencyCode, MoneySchema, Rate
+from api.schemas.common import CommandSchema, CurrencyCode, InputSchema, MoneySchema, Rate
 
 DAYS = validate.Range(min=0, max=3650)
 
 
-class TierSchema(Schema):
+class TierSchema(InputSchema):
     """A tier: reached at `threshold` of trailing-365-day sourced revenue."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
@@ -19,7 +19,7 @@ class TierSchema(Schema):
     bonus_rate = Rate(required=True)
 
 
-class PlanTermsFields(Schema):
+class PlanTermsFields(InputSchema):
     """The terms of a plan version."""
 
     name = fields.String(validate=validate.Length(min=1, max=200))

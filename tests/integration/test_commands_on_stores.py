@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -12,6 +15,7 @@ from api.services import Services
 from domain import commands as c
 from domain.errors import Duplicate, InvalidTransition, NotFound
 from domain.partners import TRANSITIONS, Partner
+from domain.plans import Plan
 from tests.conftest import count_events
 from tests.factories import terms
 
@@ -161,3 +165,38 @@ def test_concurrent_applications_with_one_email_admit_exactly_one(services: Serv
     for thread in threads:
         thread.join()
     assert sorted(results) == ["duplicate", "duplicate", "duplicate", "ok"]
+
+
+def test_concurrent_revisions_of_one_plan_all_land_once(
+    services: Services, plan_id: uuid.UUID
+) -> None:
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def revise(n: int) -> None:
+        barrier.wait()
+        try:
+            services.app.execute(c.RevisePlan(None, plan_id, {"hold_days": n}))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=revise, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    plan = services.app.get_aggregate(Plan, plan_id)
+    assert len(plan.versions) == 9
+    assert sorted(v.terms.hold_days for v in plan.versions[1:]) == list(range(8))
+
+
+def test_processes_starting_together_on_an_empty_store_all_come_up(database_url: str) -> None:
+    env = {**os.environ, "PARTNERLEDGER_DATABASE_URL": database_url}
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "api.cli", "projections", "status"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=60) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], results

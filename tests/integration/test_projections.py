@@ -213,3 +213,50 @@ def test_buffered_writes_keep_their_order_and_are_seen_by_later_reads(
         row = cursor.fetchone()
         assert row is not None
         assert int(row["n"]) == 5
+
+
+def test_a_batch_read_before_the_position_went_back_is_discarded(services: Services) -> None:
+    seed(services, 20)
+    runner = services.projections.get("partner_directory")
+    runner.catch_up()
+    seed(services, 5)
+    start = runner.position() + 1
+    stale = [(n.id, services.app.mapper.to_domain_event(n))
+             for n in services.app.recorder.select_notifications(start, 1000)]
+    with services.db.transaction() as cursor:  # an operator resets the projection meanwhile
+        cursor.execute("DELETE FROM partner_directory")
+        cursor.execute("UPDATE projection_positions SET position = 0 WHERE name = ?",
+                       ("partner_directory",))
+    runner._apply(start, stale)
+    assert runner.position() == 0
+    runner.catch_up()
+    assert actual_directory(services) == expected_directory(services)
+
+
+def test_a_rebuild_racing_live_runners_in_other_processes_stays_exact(
+    services: Services, database_url: str
+) -> None:
+    seed(services, 300)
+    services.projections.catch_up()
+    other = build_services(Settings(database_url=database_url, follow_interval=0))
+    try:
+        other.projections.get("partner_directory").batch_size = 20
+        errors: list[BaseException] = []
+
+        def keep_writing_and_following() -> None:
+            try:
+                for _ in range(5):
+                    seed(other, 20)
+                    other.projections.catch_up()
+            except BaseException as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=keep_writing_and_following)
+        thread.start()
+        services.projections.get("partner_directory").rebuild()
+        thread.join()
+        assert errors == []
+        services.projections.catch_up()
+        assert actual_directory(services) == expected_directory(services)
+    finally:
+        other.close()
