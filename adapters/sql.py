@@ -7,6 +7,7 @@ events (see `adapters.recorders`). Statements are written once with `?` placehol
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,15 +124,23 @@ class Database:
         self.events_table = events_table
         self.dialect = "postgres" if hasattr(self.datastore, "schema") else "sqlite"
         self.schema: str = getattr(self.datastore, "schema", "")
+        self._configured: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
         """A transaction; committed on normal exit when `commit`, else rolled back."""
-        with self.datastore.transaction(commit=commit) as raw:
-            cursor = Cursor(raw, self.dialect)
-            if self.dialect == "postgres":
-                set_search_path(cursor, self.schema)
-            yield cursor
+        if self.dialect == "sqlite":
+            with self.datastore.transaction(commit=commit) as raw:
+                yield Cursor(raw, self.dialect)
+            return
+        # PostgreSQL: the store's connections are all ours and all in one schema, so each
+        # gets its search_path once, outside any transaction, instead of once per transaction.
+        with self.datastore.get_connection() as conn:
+            if conn not in self._configured:
+                conn.execute(f'SET search_path TO "{self.schema}"')
+                self._configured.add(conn)
+            with conn.transaction(force_rollback=not commit):
+                yield Cursor(conn.cursor(), self.dialect)
 
     def create_tables(self, statements: Sequence[str]) -> None:
         """Creates tables and indexes if missing."""

@@ -58,12 +58,14 @@ class ProjectionRunner:
                 (self.name,),
             )
 
-    def position(self) -> int:
-        """The last notification id this projection has applied."""
-        with self.db.transaction(commit=False) as cursor:
-            cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (self.name,))
-            row = cursor.fetchone()
-            return 0 if row is None else int(row["position"])
+    def position(self, cursor: Cursor | None = None) -> int:
+        """The last notification id this projection has applied (read in `cursor`, if given)."""
+        if cursor is None:
+            with self.db.transaction(commit=False) as own:
+                return self.position(own)
+        cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (self.name,))
+        row = cursor.fetchone()
+        return 0 if row is None else int(row["position"])
 
     def catch_up(self, max_batches: int | None = None) -> int:
         """Applies batches until the log is exhausted (or `max_batches`); returns the position."""

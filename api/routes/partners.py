@@ -138,7 +138,7 @@ def directory(query: dict[str, Any]) -> Response:
     own = str(caller.partner_id) if caller.role == "partner" else None
     after = decode_cursor(query["cursor"])
     with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get("partner_directory").position()
+        position = svc.projections.get("partner_directory").position(cursor)
         page = list_partners(
             cursor, status=query["status"], tier=query["tier"], partner_id=own,
             after_seq=after, limit=query["limit"],
@@ -159,8 +159,8 @@ def get_partner(query: dict[str, Any], partner_id: UUID) -> Response:
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
     svc = services()
-    position = svc.projections.get("partner_directory").position()
     with svc.db.transaction(commit=False) as cursor:
+        position = svc.projections.get("partner_directory").position(cursor)
         row = find_partner(cursor, str(partner_id))
     if row is None:
         raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
