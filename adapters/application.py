@@ -123,7 +123,8 @@ class UnitOfWork:
                 continue
             already = len(before.pending_events) if before is not None else 0
             events.extend(cast(list[AggregateEvent], aggregate.pending_events[already:]))
-        return events
+        # in the order they were triggered, across aggregates (a stable sort keeps ties)
+        return sorted(events, key=lambda e: e.timestamp)
 
     def undo_command(self) -> None:
         """Puts back the state of everything the refused command touched."""
@@ -201,7 +202,14 @@ class PartnerLedger(Application[UUID]):
             try:
                 outcome.aggregate = handle(command, uow, now)
             except PartnerLedgerError as error:
-                uow.undo_command()
+                if getattr(error, "keeps_events", False):
+                    # a refusal that is itself on the record (a deal conflict, for audit)
+                    kept = uow.new_events()
+                    events.extend(kept)
+                    outcome.events = [(e.originator_id, e.originator_version) for e in kept]
+                    uow.touched = None
+                else:
+                    uow.undo_command()
                 outcome.error = error
             else:
                 new_events = uow.new_events()

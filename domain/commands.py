@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.money import Money
 from domain.plans import PlanTerms
 
 
@@ -70,3 +71,77 @@ class ReactivatePartner(Command):
 class TerminatePartner(Command):
     partner_id: UUID
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterDeal(Command):
+    id: UUID
+    partner_id: UUID
+    customer_name: str
+    customer_domain: str
+    estimated_value: Money
+
+
+@dataclass(frozen=True)
+class ApproveDeal(Command):
+    deal_id: UUID
+
+
+@dataclass(frozen=True)
+class RejectDeal(Command):
+    deal_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseDealWon(Command):
+    deal_id: UUID
+    amount: Money
+    new_customer: bool
+
+
+@dataclass(frozen=True)
+class CloseDealLost(Command):
+    deal_id: UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpireDeal(Command):
+    deal_id: UUID
+
+
+@dataclass(frozen=True)
+class RecordReferral(Command):
+    id: UUID
+    partner_id: UUID
+    lead_email: str
+    lead_company: str
+
+
+@dataclass(frozen=True)
+class ConvertReferral(Command):
+    referral_id: UUID
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class RecordPayment(Command):
+    payment_id: str
+    customer_id: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class IssueRefund(Command):
+    refund_id: str
+    payment_id: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class RedeemPoints(Command):
+    id: UUID
+    partner_id: UUID
+    points: int
+    reward: str

@@ -14,9 +14,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import commands as c
+from domain.accounts import PartnerAccount
+from domain.billing import Payment, Refund
 from domain.errors import Duplicate
 from domain.partners import EmailClaim, Partner, normalise_email
 from domain.plans import Plan
+from domain.referrals import CustomerAttribution, LeadClaim
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -52,15 +55,25 @@ def handles(command_type: type[c.Command]) -> Callable[[Handler], Handler]:
 
 
 def touches(command: c.Command) -> list[UUID]:
-    """The aggregate ids a command will load, so a batch can fetch them all at once."""
+    """Aggregate ids a command will load, so a batch can fetch most of them at once."""
     ids: list[UUID] = []
-    for name in ("id", "plan_id", "partner_id"):
+    for name in ("id", "plan_id", "partner_id", "deal_id", "referral_id"):
         value = getattr(command, name, None)
         if isinstance(value, UUID):
             ids.append(value)
-    email = getattr(command, "email", None)
-    if isinstance(command, c.ApplyPartner) and email:
-        ids.append(EmailClaim.id_for(email))
+    if isinstance(command, c.ApplyPartner):
+        ids.append(EmailClaim.id_for(command.email))
+    elif isinstance(command, c.RecordPayment):
+        ids += [Payment.id_for(command.payment_id),
+                CustomerAttribution.id_for(command.customer_id)]
+    elif isinstance(command, c.IssueRefund):
+        ids += [Refund.id_for(command.refund_id), Payment.id_for(command.payment_id)]
+    elif isinstance(command, c.RecordReferral):
+        ids.append(LeadClaim.id_for(command.lead_email))
+    elif isinstance(command, c.ConvertReferral):
+        ids.append(CustomerAttribution.id_for(command.customer_id))
+    if isinstance(getattr(command, "partner_id", None), UUID):
+        ids.append(PartnerAccount.id_for(command.partner_id))  # type: ignore[attr-defined]
     return ids
 
 
@@ -70,14 +83,15 @@ def handle(command: c.Command, aggregates: Aggregates, now: datetime) -> Aggrega
     return HANDLERS[type(command)](command, aggregates, occurred_at)
 
 
-def _check_new_id(aggregates: Aggregates, aggregate_id: UUID) -> None:
+def check_new_id(aggregates: Aggregates, aggregate_id: UUID) -> None:
+    """A create command's id must not be taken by anything else."""
     if aggregates.exists(aggregate_id):
         raise Duplicate(f"Id {aggregate_id} is already taken.", existing_id=str(aggregate_id))
 
 
 @handles(c.CreatePlan)
 def create_plan(command: c.CreatePlan, aggregates: Aggregates, occurred_at: datetime) -> Plan:
-    _check_new_id(aggregates, command.id)
+    check_new_id(aggregates, command.id)
     plan = Plan(id=command.id, terms=command.terms, occurred_at=occurred_at)
     aggregates.add(plan)
     return plan
@@ -94,7 +108,7 @@ def revise_plan(command: c.RevisePlan, aggregates: Aggregates, occurred_at: date
 def apply_partner(
     command: c.ApplyPartner, aggregates: Aggregates, occurred_at: datetime
 ) -> Partner:
-    _check_new_id(aggregates, command.id)
+    check_new_id(aggregates, command.id)
     claim_id = EmailClaim.id_for(command.email)
     claim = aggregates.find(EmailClaim, claim_id)
     if claim is not None:
@@ -167,3 +181,7 @@ def terminate_partner(
     partner.terminate(command.reason, occurred_at)
     _release_email(partner, aggregates)
     return partner
+
+
+# The earning handlers register themselves on import; they need the names above.
+from domain import earning  # noqa: E402, F401

@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Duplicate, InvalidTransition
+from domain.money import Money
 from domain.plans import BASE_TIER
 
 PARTNER_TYPES = ("referral", "reseller", "technology", "agency", "advocate")
@@ -89,6 +90,29 @@ class Partner(Aggregate):
         """Ends the partnership for good."""
         self.check_transition("terminate")
         self._terminated(reason, occurred_at)
+
+    @property
+    def is_active(self) -> bool:
+        """Only active partners register deals and referrals, and earn."""
+        return self.status == "active"
+
+    def check_active(self, action: str) -> None:
+        """Refuses `action` for a partner that is not active."""
+        if not self.is_active:
+            raise InvalidTransition(
+                f"A partner that is {self.status} cannot {action}.", current_status=self.status
+            )
+
+    def promote(self, tier: str, trailing_revenue: Money, occurred_at: datetime) -> None:
+        """Moves the partner up to `tier`; tiers never go down on their own."""
+        self._tier_promoted(self.tier, tier, trailing_revenue, occurred_at)
+
+    @event("TierPromoted")
+    def _tier_promoted(
+        self, from_tier: str, to_tier: str, trailing_revenue: Money, occurred_at: datetime
+    ) -> None:
+        self.tier = to_tier
+        self.updated_at = occurred_at
 
     @property
     def is_closed(self) -> bool:
