@@ -11,6 +11,7 @@ from adapters.idempotency import IdempotencyStore
 from adapters.keys import KeyStore
 from adapters.settings import Settings
 from adapters.sql import Database, setup_lock
+from projections.commissions import Commissions
 from projections.partner_directory import PartnerDirectory
 from projections.runner import Follower, ProjectionRunner, Projections
 
@@ -51,7 +52,10 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         db = app.db
         keys = KeyStore(db)
         idempotency = IdempotencyStore(db)
-        projections = Projections([ProjectionRunner(app, db, PartnerDirectory())])
+        projections = Projections([
+            ProjectionRunner(app, db, PartnerDirectory()),
+            ProjectionRunner(app, db, Commissions()),
+        ])
         keys.setup()
         idempotency.setup()
         projections.setup()

@@ -77,6 +77,14 @@ class PartnerDirectory(Projection):
     def reactivated(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "active", None)
 
+    @on(Partner.TierPromoted)  # type: ignore[attr-defined]
+    def tier_promoted(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute(
+            "UPDATE partner_directory SET tier = ?, updated_at = ?, version = version + 1 "
+            "WHERE partner_id = ?",
+            (event.to_tier, iso(event.occurred_at), str(event.originator_id)),
+        )
+
     @on(Partner.Terminated)  # type: ignore[attr-defined]
     def terminated(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "terminated", event.reason)
