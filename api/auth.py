@@ -37,6 +37,13 @@ def check_partner_access(partner_id: UUID) -> None:
         raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
 
 
+def check_acting_for(partner_id: UUID) -> None:
+    """A partner token may run its commands for itself only."""
+    caller = principal()
+    if caller.role == "partner" and caller.partner_id != partner_id:
+        raise ApiProblem(403, "forbidden", "A partner key acts for its own partner only.")
+
+
 def authenticate() -> None:
     """Runs before every request: 401 without a valid token, 403 for a role not allowed."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:

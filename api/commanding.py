@@ -88,6 +88,10 @@ def run_command(
         log.exception("projection catch-up after a command failed")
     assert outcome.aggregate is not None
     body = present(outcome.aggregate)
+    if not outcome.events:
+        # a repeat that changed nothing (a billing id seen before with the same payload)
+        body["position"] = svc.app.position()
+        return json_response(body, 200)
     body["position"] = outcome.position
     return json_response(body, status)
 

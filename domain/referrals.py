@@ -46,6 +46,7 @@ class Referral(Aggregate):
         self.recorded_at = occurred_at
         self.customer_id: str | None = None
         self.converted_at: datetime | None = None
+        self.points = 0
 
     def status_at(self, when: datetime) -> str:
         """A pending referral past its window reads as expired."""
@@ -76,6 +77,7 @@ class Referral(Aggregate):
         self.status = "converted"
         self.customer_id = customer_id
         self.converted_at = occurred_at
+        self.points = points
 
 
 class LeadClaim(Aggregate):

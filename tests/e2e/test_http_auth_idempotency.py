@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -200,7 +201,7 @@ def test_openapi_describes_every_route(api: Api, flask_app: Any) -> None:
     for rule in flask_app.url_map.iter_rules():
         if rule.endpoint in ("static", "api-docs.openapi_json"):
             continue
-        path = rule.rule.replace("<uuid:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         served |= {(m, path) for m in rule.methods if m not in ("HEAD", "OPTIONS")}
     assert served <= documented
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
