@@ -18,7 +18,9 @@ from adapters.settings import Settings
 from api.app import create_app
 from api.demo import DEMO_PARTNER_ID, load_demo
 from api.services import Services, build_services
+from domain import commands as c
 from domain.partners import Partner
+from projections.commissions import open_deals_past_window
 
 log = logging.getLogger("partnerledger")
 
@@ -172,6 +174,35 @@ def projections_status() -> None:
             click.echo(f"{runner.name}: {runner.position()} (lag {store - runner.position()})")
     finally:
         svc.close()
+
+
+@main.group()
+def deals() -> None:
+    """Deal registrations."""
+
+
+@deals.command("expire")
+@click.option("--batch-size", type=int, default=500, show_default=True)
+def deals_expire(batch_size: int) -> None:
+    """Records the expiry of every open deal past its protection window."""
+    svc = _services()
+    expired = 0
+    try:
+        while True:
+            svc.projections.catch_up()
+            with svc.db.transaction(commit=False) as cursor:
+                due = open_deals_past_window(cursor, utc_now(), batch_size)
+            if not due:
+                break
+            result = svc.app.execute_batch([c.ExpireDeal(None, UUID(i)) for i in due])
+            done = sum(1 for outcome in result.outcomes if outcome.error is None)
+            expired += done
+            if done == 0:
+                break  # nothing left that can expire (already closed meanwhile)
+        svc.projections.catch_up()
+    finally:
+        svc.close()
+    click.echo(f"expired {expired} deal(s)")
 
 
 @main.command("demo")
