@@ -288,6 +288,8 @@ class StandingFigures:
     currency: str | None
     revenue_total: int
     revenue_new_business: int
+    earned: int
+    reversed: int
     points: int
     deals: dict[str, int]
     referrals: dict[str, int]
@@ -328,6 +330,8 @@ def standing_figures(cursor: Cursor, partner_id: str, now: datetime) -> Standing
         currency=row["currency"] if row else None,
         revenue_total=int(row["revenue_total"]) if row else 0,
         revenue_new_business=int(row["revenue_new_business"]) if row else 0,
+        earned=int(row["earned"]) if row else 0,
+        reversed=int(row["reversed"]) if row else 0,
         points=int(row["points"]) if row else 0,
         deals=deals,
         referrals=referrals,

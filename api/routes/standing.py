@@ -62,6 +62,10 @@ def standing(query: dict[str, Any], partner_id: UUID) -> Response:
             "new_business": from_minor(figures.revenue_new_business, currency).to_json()
             if currency else None,
         },
+        "commission": {
+            "earned": from_minor(figures.earned, currency).to_json() if currency else None,
+            "reversed": from_minor(figures.reversed, currency).to_json() if currency else None,
+        },
         "deals": {**deals, "win_rate": ratio(deals["won"], decided)},
         "referrals": {**referrals, "conversion_rate": ratio(referrals["converted"], counted)},
         "active_customers": figures.active_customers,
