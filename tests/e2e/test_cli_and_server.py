@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from adapters.settings import Settings
 from api.app import create_app
 from api.services import Services, build_services
 from domain import commands as c
+from domain.deals import Deal
+from domain.money import Money
+from tests.factories import terms
 
 CLI = [sys.executable, "-m", "api.cli", "--log-level", "WARNING"]
 
@@ -144,3 +148,29 @@ def test_the_background_follower_picks_up_writes_from_other_processes(database_u
     finally:
         writer.close()
         follower.close()
+
+
+def test_deals_expire_records_every_lapsed_registration(
+    services: Services, database_url: str
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=120)
+    plan, pid = uuid.uuid4(), uuid.uuid4()
+    services.app.execute_batch([
+        c.CreatePlan(long_ago, plan, terms()),
+        c.ApplyPartner(long_ago, pid, "P", "p@expire.example", "P", "agency", "DE"),
+        c.ApprovePartner(long_ago, pid, plan),
+    ])
+    lapsed = [uuid.uuid4() for _ in range(3)]
+    fresh = uuid.uuid4()
+    services.app.execute_batch([
+        *[c.RegisterDeal(long_ago, d, pid, "C", f"{d.hex}.example", Money.parse("1", "USD"))
+          for d in lapsed],
+        c.RegisterDeal(None, fresh, pid, "C", "fresh.example", Money.parse("1", "USD")),
+    ])
+    result = cli(database_url, "deals", "expire")
+    assert result.returncode == 0, result.stderr
+    assert "expired 3 deal(s)" in result.stdout
+    for deal_id in lapsed:
+        assert services.app.get_aggregate(Deal, deal_id).status == "expired"
+    assert services.app.get_aggregate(Deal, fresh).status == "registered"
+    assert "expired 0 deal(s)" in cli(database_url, "deals", "expire").stdout

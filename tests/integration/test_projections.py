@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from adapters.settings import Settings
 from adapters.sql import BufferedCursor
 from api.services import Services, build_services
 from domain import commands as c
+from domain.money import Money
 from projections.partner_directory import PartnerDirectory
 from projections.runner import ProjectionFailed
 from tests.factories import terms
@@ -260,3 +261,47 @@ def test_a_rebuild_racing_live_runners_in_other_processes_stays_exact(
         assert actual_directory(services) == expected_directory(services)
     finally:
         other.close()
+
+
+def table_rows(services: Services, table: str, key: str) -> list[dict[str, Any]]:
+    with services.db.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT * FROM {table} ORDER BY {key}")
+        return [dict(row) for row in cursor.fetchall()]
+
+
+def test_the_commission_read_models_rebuild_to_exactly_the_live_tables(
+    services: Services,
+) -> None:
+    plan, pid = uuid.uuid4(), uuid.uuid4()
+    usd = Money.parse
+    services.app.execute_batch([
+        c.CreatePlan(NOW, plan, terms()),
+        c.ApplyPartner(NOW, pid, "P", "p@rebuild.example", "P", "agency", "FR"),
+        c.ApprovePartner(NOW, pid, plan),
+    ])
+    commands: list[c.Command] = []
+    for n in range(30):
+        deal, referral = uuid.uuid4(), uuid.uuid4()
+        when = NOW + timedelta(days=n)
+        commands += [
+            c.RegisterDeal(when, deal, pid, "C", f"d{n}.example", usd("100", "USD")),
+            c.ApproveDeal(when, deal),
+            c.CloseDealWon(when, deal, usd(f"{1000 + n}.25", "USD"), n % 2 == 0)
+            if n % 3 else c.CloseDealLost(when, deal, "no"),
+            c.RecordReferral(when, referral, pid, f"l{n}@lead.example", "L"),
+            c.ConvertReferral(when, referral, f"cust-{n}"),
+            c.RecordPayment(when, f"in_{n}", f"cust-{n}", usd("99.99", "USD")),
+            c.IssueRefund(when, f"re_{n}", f"in_{n}", usd("33.33", "USD")),
+        ]
+    result = services.app.execute_batch(commands)
+    assert [o.error for o in result.outcomes if o.error] == []
+    runner = services.projections.get("commissions")
+    runner.batch_size = 17
+    runner.catch_up()
+    tables = {"deals": "deal_id", "referrals": "referral_id",
+              "referred_customers": "customer_id", "standings": "partner_id"}
+    live = {table: table_rows(services, table, key) for table, key in tables.items()}
+    assert len(live["deals"]) == 30
+    assert live["standings"][0]["points"] == 30 * 100
+    runner.rebuild()
+    assert {table: table_rows(services, table, key) for table, key in tables.items()} == live
