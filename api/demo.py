@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -41,11 +42,26 @@ def load_demo(app: PartnerLedger) -> bool:
     """Loads the demo program unless it is there already; True when it was loaded."""
     if app.position() > 0:
         return False
+    start = datetime.now(UTC) - timedelta(days=120)
+
+    def day(n: int) -> datetime:
+        return start + timedelta(days=n)
+
+    won, referral = demo_id("deal:acme"), demo_id("referral:globex")
     result = app.execute_batch([
-        c.CreatePlan(None, DEMO_PLAN_ID, STANDARD),
-        c.ApplyPartner(None, DEMO_PARTNER_ID, "Northwind Referrals", "ops@northwind.example",
+        c.CreatePlan(day(0), DEMO_PLAN_ID, STANDARD),
+        c.ApplyPartner(day(0), DEMO_PARTNER_ID, "Northwind Referrals", "ops@northwind.example",
                        "Northwind Ltd", "referral", "GB"),
-        c.ApprovePartner(None, DEMO_PARTNER_ID, DEMO_PLAN_ID),
+        c.ApprovePartner(day(0), DEMO_PARTNER_ID, DEMO_PLAN_ID),
+        # a won deal and a referred customer paying monthly, so there is a standing to read
+        c.RegisterDeal(day(1), won, DEMO_PARTNER_ID, "Acme Corp", "acme.example",
+                       Money.parse("12000.00", "USD")),
+        c.ApproveDeal(day(2), won),
+        c.CloseDealWon(day(20), won, Money.parse("12500.00", "USD"), True),
+        c.RecordReferral(day(21), referral, DEMO_PARTNER_ID, "cto@globex.example", "Globex"),
+        c.ConvertReferral(day(25), referral, "cust-globex"),
+        *[c.RecordPayment(day(30 + 30 * n), f"in_demo_{n}", "cust-globex",
+                          Money.parse("499.00", "USD")) for n in range(3)],
         c.ApplyPartner(None, demo_id("partner:contoso"), "Contoso Resale",
                        "partners@contoso.example", "Contoso GmbH", "reseller", "DE"),
         c.ApplyPartner(None, demo_id("partner:fabrikam"), "Fabrikam Labs",
