@@ -7,7 +7,6 @@ and a refused command is undone without touching the rest of its batch.
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import time
@@ -56,12 +55,25 @@ class BatchResult:
 
 
 class UnitOfWork:
-    """The aggregates a batch loads and creates, kept so later commands see earlier effects."""
+    """The aggregates a batch loads and creates, kept so later commands see earlier effects.
+
+    Undoing a refused command costs nothing up front: the unit of work only remembers how
+    many pending events each aggregate had when the command first touched it, and on a
+    refusal rebuilds those aggregates from the store plus the events kept before that mark.
+    """
 
     def __init__(self, app: PartnerLedger) -> None:
         self.app = app
         self.loaded: dict[UUID, Aggregate | None] = {}
-        self.touched: dict[UUID, Aggregate | None] | None = None
+        # for the current command: aggregate id -> pending events before it (None: absent)
+        self.marks: dict[UUID, int | None] | None = None
+
+    def _mark(self, aggregate_id: UUID) -> None:
+        if self.marks is not None and aggregate_id not in self.marks:
+            aggregate = self.loaded.get(aggregate_id)
+            self.marks[aggregate_id] = None if aggregate is None else len(
+                aggregate.pending_events
+            )
 
     def _load(self, aggregate_id: UUID) -> Aggregate | None:
         if aggregate_id not in self.loaded:
@@ -69,10 +81,8 @@ class UnitOfWork:
                 self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 self.loaded[aggregate_id] = None
-        aggregate = self.loaded[aggregate_id]
-        if self.touched is not None and aggregate_id not in self.touched:
-            self.touched[aggregate_id] = copy.deepcopy(aggregate)
-        return aggregate
+        self._mark(aggregate_id)
+        return self.loaded[aggregate_id]
 
     def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
         """Loads many aggregates with one query per chunk instead of one query each."""
@@ -105,32 +115,48 @@ class UnitOfWork:
         existing = self._load(aggregate.id)
         if existing is not None and existing is not aggregate:
             raise Duplicate(f"Id {aggregate.id} is already taken.", existing_id=str(aggregate.id))
-        if self.touched is not None and aggregate.id not in self.touched:
-            self.touched[aggregate.id] = copy.deepcopy(self.loaded.get(aggregate.id))
         self.loaded[aggregate.id] = aggregate
 
     def begin_command(self) -> None:
-        """Starts remembering the state of what the next command touches."""
-        self.touched = {}
+        """Starts remembering what the next command touches."""
+        self.marks = {}
 
     def new_events(self) -> list[AggregateEvent]:
-        """The events the current command recorded, aggregate by aggregate."""
-        assert self.touched is not None
+        """The events the current command recorded, in the order they were triggered."""
+        assert self.marks is not None
         events: list[AggregateEvent] = []
-        for aggregate_id, before in self.touched.items():
+        for aggregate_id, mark in self.marks.items():
             aggregate = self.loaded[aggregate_id]
-            if aggregate is None:
-                continue
-            already = len(before.pending_events) if before is not None else 0
-            events.extend(cast(list[AggregateEvent], aggregate.pending_events[already:]))
-        # in the order they were triggered, across aggregates (a stable sort keeps ties)
+            if aggregate is not None:
+                pending = aggregate.pending_events[mark or 0:]
+                events.extend(cast(list[AggregateEvent], pending))
+        # across aggregates by creation time (a stable sort keeps ties in touch order)
         return sorted(events, key=lambda e: e.timestamp)
 
+    def end_command(self) -> None:
+        """Keeps what the command did."""
+        self.marks = None
+
     def undo_command(self) -> None:
-        """Puts back the state of everything the refused command touched."""
-        assert self.touched is not None
-        self.loaded.update(self.touched)
-        self.touched = None
+        """Puts every aggregate the refused command touched back as it was before it."""
+        assert self.marks is not None
+        for aggregate_id, mark in self.marks.items():
+            self.loaded[aggregate_id] = None if mark is None else self._rebuild(aggregate_id, mark)
+        self.marks = None
+
+    def _rebuild(self, aggregate_id: UUID, mark: int) -> Aggregate | None:
+        current = self.loaded[aggregate_id]
+        kept = list(current.pending_events[:mark]) if current is not None else []
+        first_kept = kept[0].originator_version if kept else None
+        aggregate: Any = None
+        if first_kept is None or first_kept > 1:
+            stored_version = None if first_kept is None else first_kept - 1
+            aggregate = self.app.repository.get(aggregate_id, version=stored_version)
+        for event_ in kept:
+            aggregate = event_.mutate(aggregate)
+        if aggregate is not None:
+            aggregate._pending_events = kept
+        return cast(Aggregate | None, aggregate)
 
 
 class PartnerLedger(Application[UUID]):
@@ -207,12 +233,13 @@ class PartnerLedger(Application[UUID]):
                     kept = uow.new_events()
                     events.extend(kept)
                     outcome.events = [(e.originator_id, e.originator_version) for e in kept]
-                    uow.touched = None
+                    uow.end_command()
                 else:
                     uow.undo_command()
                 outcome.error = error
             else:
                 new_events = uow.new_events()
+                uow.end_command()
                 events.extend(new_events)
                 outcome.events = [(e.originator_id, e.originator_version) for e in new_events]
                 if side_writes is not None:

@@ -7,13 +7,16 @@ import subprocess
 import sys
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from api.services import Services
 from domain import commands as c
 from domain.errors import Duplicate, InvalidTransition, NotFound
+from domain.handlers import HANDLERS
 from domain.partners import TRANSITIONS, Partner
 from domain.plans import Plan
 from tests.conftest import count_events
@@ -200,3 +203,37 @@ def test_processes_starting_together_on_an_empty_store_all_come_up(database_url:
     ]
     results = [process.communicate(timeout=60) for process in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], results
+
+
+@dataclass(frozen=True)
+class SuspendThenFail(c.Command):
+    """A command that changes two aggregates and is then refused."""
+
+    partner_id: uuid.UUID
+    plan_id: uuid.UUID
+
+
+def suspend_then_fail(command: SuspendThenFail, aggregates: Any, occurred_at: datetime) -> Any:
+    partner = aggregates.get(Partner, command.partner_id)
+    partner.suspend("first", occurred_at)
+    plan = aggregates.get(Plan, command.plan_id)
+    plan.revise({"hold_days": 1}, occurred_at)
+    raise InvalidTransition("refused after changing things")
+
+
+def test_a_command_refused_after_changing_aggregates_is_undone_within_its_batch(
+    services: Services, plan_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(HANDLERS, SuspendThenFail, suspend_then_fail)
+    applied = apply_command()
+    services.app.execute(applied)
+    result = services.app.execute_batch([
+        c.ApprovePartner(NOW, applied.id, plan_id),       # changes the partner (kept)
+        SuspendThenFail(NOW, applied.id, plan_id),        # changes partner and plan, refused
+        c.SuspendPartner(NOW, applied.id, "second"),      # sees the approved, unsuspended one
+    ])
+    assert [type(o.error).__name__ if o.error else None for o in result.outcomes] == \
+        [None, "InvalidTransition", None]
+    partner = services.app.get_aggregate(Partner, applied.id)
+    assert (partner.status, partner.status_reason, partner.version) == ("suspended", "second", 3)
+    assert len(services.app.get_aggregate(Plan, plan_id).versions) == 1
