@@ -6,13 +6,16 @@ plan version and rates, so balances and statements can be built on them alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import CurrencyMismatch, Duplicate, PartnerLedgerError
+from domain.ledger import Entry, Ledger, LedgerAccrual, LedgerReversal
 from domain.money import Money
 from domain.plans import BASE_TIER, PlanTerms, Tier
 
@@ -46,6 +49,7 @@ class PartnerAccount(Aggregate):
         self.reversed = Money.zero(currency)
         self.points = 0
         self.redemptions: set[UUID] = set()
+        self.ledger = Ledger()
         # (occurred_at, signed amount) of every revenue entry, for trailing-365-day sums
         self.revenue: list[tuple[datetime, Decimal]] = []
 
@@ -68,14 +72,16 @@ class PartnerAccount(Aggregate):
         tier_bonus: Decimal,
         plan_id: UUID,
         plan_version: int,
+        hold_days: int,
         occurred_at: datetime,
     ) -> UUID:
-        """Records a commission; returns the accrual's id."""
+        """Records a commission, pending for `hold_days`; returns the accrual's id."""
         self._same_currency(amount)
         accrual_id = entry_id("accrual", source_type, source_id)
         self._accrued(
             accrual_id, self.partner_id, source_type, source_id, basis, amount, base_rate,
-            tier, tier_bonus, base_rate + tier_bonus, plan_id, plan_version, occurred_at,
+            tier, tier_bonus, base_rate + tier_bonus, plan_id, plan_version,
+            occurred_at + timedelta(days=hold_days), occurred_at,
         )
         return accrual_id
 
@@ -94,9 +100,12 @@ class PartnerAccount(Aggregate):
         rate: Decimal,
         plan_id: UUID,
         plan_version: int,
+        available_at: datetime,
         occurred_at: datetime,
     ) -> None:
         self.earned = self.earned + amount
+        self.ledger.accruals[accrual_id] = LedgerAccrual(amount.amount, available_at,
+                                                         occurred_at)
 
     def reverse(
         self,
@@ -134,6 +143,8 @@ class PartnerAccount(Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.reversed = self.reversed + amount
+        self.ledger.reversals[reversal_id] = LedgerReversal(accrual_id, amount.amount,
+                                                            occurred_at)
 
     def record_revenue(
         self, source_type: str, source_id: str, amount: Money, new_business: bool,
@@ -155,6 +166,44 @@ class PartnerAccount(Aggregate):
         start = at - TRAILING
         total = sum((amount for when, amount in self.revenue if start < when <= at), Decimal(0))
         return Money(total, self.currency)
+
+    def payable(self, as_of: datetime) -> tuple[Money, list[UUID], list[UUID]]:
+        """What a payout at `as_of` would pay, and the accruals and reversals it settles."""
+        amount, accruals, reversals = self.ledger.payable(as_of)
+        return Money(amount, self.currency), accruals, reversals
+
+    def start_payout(
+        self, payout_id: UUID, run_id: UUID, as_of: datetime, occurred_at: datetime
+    ) -> Money:
+        """Moves everything payable at `as_of` into a payout; returns its amount."""
+        amount, accruals, reversals = self.payable(as_of)
+        self._payout_started(payout_id, run_id, amount, accruals, reversals, occurred_at)
+        return amount
+
+    @event("PayoutStarted")
+    def _payout_started(
+        self, payout_id: UUID, run_id: UUID, amount: Money, accrual_ids: list[UUID],
+        reversal_ids: list[UUID], occurred_at: datetime,
+    ) -> None:
+        self.ledger.start(payout_id, amount.amount, accrual_ids, reversal_ids, occurred_at)
+
+    def confirm_payout(self, payout_id: UUID, reference: str, occurred_at: datetime) -> None:
+        """The money reached the partner."""
+        self.ledger.check_open(payout_id)
+        self._payout_confirmed(payout_id, reference, occurred_at)
+
+    @event("PayoutConfirmed")
+    def _payout_confirmed(self, payout_id: UUID, reference: str, occurred_at: datetime) -> None:
+        self.ledger.payouts[payout_id].status = "paid"
+
+    def fail_payout(self, payout_id: UUID, reason: str, occurred_at: datetime) -> None:
+        """The transfer failed: the money is available again."""
+        self.ledger.check_open(payout_id)
+        self._payout_failed(payout_id, reason, occurred_at)
+
+    @event("PayoutFailed")
+    def _payout_failed(self, payout_id: UUID, reason: str, occurred_at: datetime) -> None:
+        self.ledger.fail(payout_id)
 
     def award_points(self, referral_id: UUID, points: int, occurred_at: datetime) -> None:
         """Points for a conversion."""
@@ -205,3 +254,25 @@ def tier_rank(terms: PlanTerms, name: str) -> int:
         if tier.name == name:
             return index
     return 0
+
+
+def ledger_entries(events: Iterable[Any]) -> list[Entry]:
+    """The ledger entries among a partner account's events, for `balances_at`."""
+    entries: list[Entry] = []
+    for e in events:
+        kind = type(e).__name__
+        if kind == "Accrued":
+            entries.append(Entry("accrued", e.accrual_id, e.occurred_at, e.amount.amount,
+                                 available_at=e.available_at))
+        elif kind == "Reversed":
+            entries.append(Entry("reversed", e.reversal_id, e.occurred_at, e.amount.amount,
+                                 accrual_id=e.accrual_id))
+        elif kind == "PayoutStarted":
+            entries.append(Entry("payout_started", e.payout_id, e.occurred_at, e.amount.amount,
+                                 accrual_ids=tuple(e.accrual_ids),
+                                 reversal_ids=tuple(e.reversal_ids)))
+        elif kind == "PayoutConfirmed":
+            entries.append(Entry("payout_confirmed", e.payout_id, e.occurred_at))
+        elif kind == "PayoutFailed":
+            entries.append(Entry("payout_failed", e.payout_id, e.occurred_at))
+    return entries

@@ -145,3 +145,22 @@ class RedeemPoints(Command):
     partner_id: UUID
     points: int
     reward: str
+
+
+@dataclass(frozen=True)
+class RunPayouts(Command):
+    id: UUID
+    as_of: datetime | None
+    partner_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True)
+class ConfirmPayout(Command):
+    payout_id: UUID
+    reference: str
+
+
+@dataclass(frozen=True)
+class FailPayout(Command):
+    payout_id: UUID
+    reason: str

@@ -15,10 +15,11 @@ from domain.accounts import PartnerAccount, tier_rank, tier_reached
 from domain.billing import Payment, Refund
 from domain.dates import add_days, add_months
 from domain.deals import Deal, DomainRegistration, normalise_domain
-from domain.errors import CurrencyMismatch, Duplicate, InvalidTransition, NotFound
+from domain.errors import CurrencyMismatch, Duplicate, InvalidInput, InvalidTransition, NotFound
 from domain.handlers import Aggregates, check_new_id, handles
 from domain.money import Money
 from domain.partners import Partner, normalise_email
+from domain.payouts import Payout, PayoutRun
 from domain.plans import Plan, PlanVersion
 from domain.referrals import CustomerAttribution, LeadClaim, Referral, email_domain
 
@@ -151,6 +152,7 @@ def close_won(command: c.CloseDealWon, aggregates: Aggregates, occurred_at: date
                 source_type="deal", source_id=str(deal.id), basis=command.amount,
                 amount=commission, base_rate=version.terms.deal_rate, tier=tier.name,
                 tier_bonus=tier.bonus_rate, plan_id=plan.id, plan_version=version.number,
+                hold_days=version.terms.hold_days,
                 occurred_at=occurred_at,
             )
     account.record_revenue("deal", str(deal.id), command.amount, command.new_customer,
@@ -274,6 +276,7 @@ def record_payment(
                 source_type="payment", source_id=command.payment_id, basis=command.amount,
                 amount=commission, base_rate=version.terms.referral_rate, tier=tier.name,
                 tier_bonus=tier.bonus_rate, plan_id=plan.id, plan_version=version.number,
+                hold_days=version.terms.hold_days,
                 occurred_at=occurred_at,
             )
         else:
@@ -305,6 +308,8 @@ def issue_refund(command: c.IssueRefund, aggregates: Aggregates, occurred_at: da
     payment = aggregates.find(Payment, Payment.id_for(command.payment_id))
     if payment is None:
         raise NotFound(f"No payment with id {command.payment_id}.")
+    if occurred_at < payment.paid_at:
+        raise InvalidInput.field("occurred_at", "A refund cannot come before its payment.")
     clawback = payment.refund(command.refund_id, command.amount, occurred_at)
     if payment.partner_id is not None:
         partner = aggregates.get(Partner, payment.partner_id)
@@ -344,3 +349,70 @@ def redeem_points(
     account.redeem_points(command.id, command.points, command.reward, occurred_at)
     aggregates.add(account)
     return account
+
+
+@handles(c.RunPayouts)
+def run_payouts(command: c.RunPayouts, aggregates: Aggregates, occurred_at: datetime) -> PayoutRun:
+    """Pays every partner whose available money reaches the plan's minimum at `as_of`.
+
+    Suspended partners are skipped; terminated partners are settled whatever the amount.
+    Each payout changes the partner's account, so two runs racing for the same money
+    collide on the account's version and the loser, retried, finds nothing left to pay.
+    """
+    check_new_id(aggregates, command.id)
+    as_of = command.as_of or occurred_at
+    if as_of > occurred_at:
+        raise InvalidInput.field("as_of", "A payout run cannot pay money as of a later time.")
+    payout_ids: list[UUID] = []
+    skipped: dict[str, str] = {}
+    for partner_id in sorted(set(command.partner_ids)):
+        partner = aggregates.find(Partner, partner_id)
+        account = aggregates.find(PartnerAccount, PartnerAccount.id_for(partner_id))
+        if partner is None or account is None:
+            continue
+        if partner.status not in ("active", "terminated"):
+            skipped[str(partner_id)] = f"partner_{partner.status}"
+            continue
+        amount, _, _ = account.payable(as_of)
+        settlement = partner.status == "terminated"
+        if amount.amount <= 0:
+            skipped[str(partner_id)] = "nothing_available"
+            continue
+        if not settlement:
+            _, version = plan_of(partner, aggregates, as_of)
+            if amount < version.terms.min_payout:
+                skipped[str(partner_id)] = "below_min_payout"
+                continue
+        payout_id = Payout.id_for(command.id, partner_id)
+        account.start_payout(payout_id, command.id, as_of, occurred_at)
+        aggregates.add(Payout(id=payout_id, partner_id=partner_id, run_id=command.id,
+                              amount=amount, as_of=as_of, settlement=settlement,
+                              occurred_at=occurred_at))
+        payout_ids.append(payout_id)
+    run = PayoutRun(id=command.id, as_of=as_of, payout_ids=payout_ids, skipped=skipped,
+                    occurred_at=occurred_at)
+    aggregates.add(run)
+    return run
+
+
+def _payout_and_account(payout_id: UUID, aggregates: Aggregates) -> tuple[Payout, PartnerAccount]:
+    payout = aggregates.get(Payout, payout_id)
+    account = aggregates.get(PartnerAccount, PartnerAccount.id_for(payout.partner_id))
+    return payout, account
+
+
+@handles(c.ConfirmPayout)
+def confirm_payout(command: c.ConfirmPayout, aggregates: Aggregates,
+                   occurred_at: datetime) -> Payout:
+    payout, account = _payout_and_account(command.payout_id, aggregates)
+    payout.confirm(command.reference, occurred_at)
+    account.confirm_payout(payout.id, command.reference, occurred_at)
+    return payout
+
+
+@handles(c.FailPayout)
+def fail_payout(command: c.FailPayout, aggregates: Aggregates, occurred_at: datetime) -> Payout:
+    payout, account = _payout_and_account(command.payout_id, aggregates)
+    payout.fail(command.reason, occurred_at)
+    account.fail_payout(payout.id, command.reason, occurred_at)
+    return payout

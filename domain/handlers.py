@@ -57,7 +57,7 @@ def handles(command_type: type[c.Command]) -> Callable[[Handler], Handler]:
 def touches(command: c.Command) -> list[UUID]:
     """Aggregate ids a command will load, so a batch can fetch most of them at once."""
     ids: list[UUID] = []
-    for name in ("id", "plan_id", "partner_id", "deal_id", "referral_id"):
+    for name in ("id", "plan_id", "partner_id", "deal_id", "referral_id", "payout_id"):
         value = getattr(command, name, None)
         if isinstance(value, UUID):
             ids.append(value)
@@ -70,6 +70,9 @@ def touches(command: c.Command) -> list[UUID]:
         ids += [Refund.id_for(command.refund_id), Payment.id_for(command.payment_id)]
     elif isinstance(command, c.RecordReferral):
         ids.append(LeadClaim.id_for(command.lead_email))
+    elif isinstance(command, c.RunPayouts):
+        for partner_id in command.partner_ids:
+            ids += [partner_id, PartnerAccount.id_for(partner_id)]
     elif isinstance(command, c.ConvertReferral):
         ids.append(CustomerAttribution.id_for(command.customer_id))
     if isinstance(getattr(command, "partner_id", None), UUID):

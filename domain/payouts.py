@@ -1,0 +1,83 @@
+"""Payout runs and payouts: moving available money to partners, confirmed or failed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidTransition
+from domain.money import Money
+
+
+class Payout(Aggregate):
+    """Money on its way to one partner, in one currency."""
+
+    @staticmethod
+    def id_for(run_id: UUID, partner_id: UUID) -> UUID:
+        """One payout per partner per run, with an id anyone can derive."""
+        return uuid5(NAMESPACE_URL, f"partnerledger:payout:{run_id}:{partner_id}")
+
+    @event("Started")
+    def __init__(
+        self,
+        id: UUID,  # noqa: A002
+        partner_id: UUID,
+        run_id: UUID,
+        amount: Money,
+        as_of: datetime,
+        settlement: bool,
+        occurred_at: datetime,
+    ) -> None:
+        self.partner_id = partner_id
+        self.run_id = run_id
+        self.amount = amount
+        self.as_of = as_of
+        self.settlement = settlement
+        self.started_at = occurred_at
+        self.status = "in_payout"
+        self.reference: str | None = None
+        self.reason: str | None = None
+        self.closed_at: datetime | None = None
+
+    def _check_open(self, command: str) -> None:
+        if self.status != "in_payout":
+            raise InvalidTransition(f"Cannot {command} a payout that is {self.status}.",
+                                    current_status=self.status)
+
+    def confirm(self, reference: str, occurred_at: datetime) -> None:
+        """in_payout → paid."""
+        self._check_open("confirm")
+        self._confirmed(reference, occurred_at)
+
+    def fail(self, reason: str, occurred_at: datetime) -> None:
+        """in_payout → failed: the money is available again."""
+        self._check_open("fail")
+        self._failed(reason, occurred_at)
+
+    @event("Confirmed")
+    def _confirmed(self, reference: str, occurred_at: datetime) -> None:
+        self.status, self.reference, self.closed_at = "paid", reference, occurred_at
+
+    @event("Failed")
+    def _failed(self, reason: str, occurred_at: datetime) -> None:
+        self.status, self.reason, self.closed_at = "failed", reason, occurred_at
+
+
+class PayoutRun(Aggregate):
+    """One run over every partner's account, and the payouts it made."""
+
+    @event("Completed")
+    def __init__(
+        self,
+        id: UUID,  # noqa: A002
+        as_of: datetime,
+        payout_ids: list[UUID],
+        skipped: dict[str, str],
+        occurred_at: datetime,
+    ) -> None:
+        self.as_of = as_of
+        self.payout_ids = payout_ids
+        self.skipped = skipped
+        self.ran_at = occurred_at
