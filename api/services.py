@@ -12,6 +12,7 @@ from adapters.keys import KeyStore
 from adapters.settings import Settings
 from adapters.sql import Database, setup_lock
 from projections.commissions import Commissions
+from projections.ledger import Ledger
 from projections.partner_directory import PartnerDirectory
 from projections.runner import Follower, ProjectionRunner, Projections
 
@@ -55,6 +56,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         projections = Projections([
             ProjectionRunner(app, db, PartnerDirectory()),
             ProjectionRunner(app, db, Commissions()),
+            ProjectionRunner(app, db, Ledger()),
         ])
         keys.setup()
         idempotency.setup()

@@ -1,0 +1,292 @@
+"""The ledger read model: entries indexed by business and recorded time, and the statement.
+
+Balances for any `as_of` (business time) and `known_at` (recorded time) are answered by a
+few aggregate queries over these tables, applying the same rule as `domain.ledger`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from adapters.sql import Cursor, Row
+from domain.accounts import PartnerAccount
+from projections.base import Projection, on
+from projections.commissions import iso
+from projections.money import to_minor
+
+
+class Ledger(Projection):
+    """Accruals, reversals, payouts and their links, plus a statement per partner."""
+
+    name = "ledger"
+    table_names = ("ledger_accruals", "ledger_reversals", "ledger_payouts",
+                   "ledger_payout_accruals", "ledger_payout_reversals", "statement",
+                   "statement_totals")
+    tables = (
+        "CREATE TABLE IF NOT EXISTS ledger_accruals (accrual_id TEXT PRIMARY KEY, "
+        "partner_id TEXT NOT NULL, currency TEXT NOT NULL, amount BIGINT NOT NULL, "
+        "occurred_at TEXT NOT NULL, available_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ledger_accruals_by_partner "
+        "ON ledger_accruals (partner_id, occurred_at)",
+        "CREATE TABLE IF NOT EXISTS ledger_reversals (reversal_id TEXT PRIMARY KEY, "
+        "accrual_id TEXT NOT NULL, partner_id TEXT NOT NULL, amount BIGINT NOT NULL, "
+        "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ledger_reversals_by_partner "
+        "ON ledger_reversals (partner_id, occurred_at)",
+        "CREATE INDEX IF NOT EXISTS ledger_reversals_by_accrual ON ledger_reversals (accrual_id)",
+        "CREATE TABLE IF NOT EXISTS ledger_payouts (payout_id TEXT PRIMARY KEY, "
+        "seq BIGINT NOT NULL, partner_id TEXT NOT NULL, currency TEXT NOT NULL, "
+        "run_id TEXT NOT NULL, amount BIGINT NOT NULL, status TEXT NOT NULL, "
+        "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, confirmed_at TEXT, "
+        "confirmed_recorded_at TEXT, failed_at TEXT, failed_recorded_at TEXT, "
+        "reference TEXT, reason TEXT)",
+        "CREATE INDEX IF NOT EXISTS ledger_payouts_by_partner ON ledger_payouts (partner_id, seq)",
+        "CREATE TABLE IF NOT EXISTS ledger_payout_accruals (payout_id TEXT NOT NULL, "
+        "accrual_id TEXT NOT NULL, PRIMARY KEY (payout_id, accrual_id))",
+        "CREATE INDEX IF NOT EXISTS ledger_payout_accruals_by_accrual "
+        "ON ledger_payout_accruals (accrual_id)",
+        "CREATE TABLE IF NOT EXISTS ledger_payout_reversals (payout_id TEXT NOT NULL, "
+        "reversal_id TEXT NOT NULL, PRIMARY KEY (payout_id, reversal_id))",
+        "CREATE INDEX IF NOT EXISTS ledger_payout_reversals_by_reversal "
+        "ON ledger_payout_reversals (reversal_id)",
+        "CREATE TABLE IF NOT EXISTS statement (seq BIGINT NOT NULL, partner_id TEXT NOT NULL, "
+        "entry_id TEXT NOT NULL, kind TEXT NOT NULL, amount BIGINT NOT NULL, "
+        "currency TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+        "source_type TEXT, source_id TEXT, plan_version INTEGER, running_balance BIGINT NOT NULL, "
+        "PRIMARY KEY (partner_id, seq))",
+        "CREATE TABLE IF NOT EXISTS statement_totals (account_id TEXT PRIMARY KEY, "
+        "partner_id TEXT NOT NULL, currency TEXT NOT NULL, balance BIGINT NOT NULL)",
+    )
+
+    def _statement(self, event: Any, position: int, cursor: Cursor, entry_id: str, kind: str,
+                   amount: int, source: tuple[str | None, str | None] = (None, None),
+                   plan_version: int | None = None) -> None:
+        account = str(event.originator_id)
+        cursor.execute("UPDATE statement_totals SET balance = balance + ? WHERE account_id = ?",
+                       (amount, account))
+        cursor.execute(
+            "INSERT INTO statement (seq, partner_id, entry_id, kind, amount, currency, "
+            "occurred_at, recorded_at, source_type, source_id, plan_version, running_balance) "
+            "SELECT ?, partner_id, ?, ?, ?, currency, ?, ?, ?, ?, ?, balance "
+            "FROM statement_totals WHERE account_id = ?",
+            (position, entry_id, kind, amount, iso(event.occurred_at), iso(event.timestamp),
+             source[0], source[1], plan_version, account),
+        )
+
+    @on(PartnerAccount.Opened)  # type: ignore[attr-defined]
+    def opened(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute(
+            "INSERT INTO statement_totals (account_id, partner_id, currency, balance) "
+            "VALUES (?, ?, ?, 0)",
+            (str(event.originator_id), str(event.partner_id), event.currency),
+        )
+
+    @on(PartnerAccount.Accrued)  # type: ignore[attr-defined]
+    def accrued(self, event: Any, position: int, cursor: Cursor) -> None:
+        amount = to_minor(event.amount)
+        cursor.execute(
+            "INSERT INTO ledger_accruals (accrual_id, partner_id, currency, amount, occurred_at, "
+            "available_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (str(event.accrual_id), str(event.partner_id), event.amount.currency, amount,
+             iso(event.occurred_at), iso(event.available_at), iso(event.timestamp)),
+        )
+        self._statement(event, position, cursor, str(event.accrual_id), "accrual", amount,
+                        (event.source_type, event.source_id), event.plan_version)
+
+    @on(PartnerAccount.Reversed)  # type: ignore[attr-defined]
+    def reversed(self, event: Any, position: int, cursor: Cursor) -> None:
+        amount = to_minor(event.amount)
+        cursor.execute(
+            "INSERT INTO ledger_reversals (reversal_id, accrual_id, partner_id, amount, "
+            "occurred_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (str(event.reversal_id), str(event.accrual_id), str(event.partner_id), amount,
+             iso(event.occurred_at), iso(event.timestamp)),
+        )
+        self._statement(event, position, cursor, str(event.reversal_id), "reversal", -amount,
+                        (event.source_type, event.source_id), event.plan_version)
+
+    @on(PartnerAccount.PayoutStarted)  # type: ignore[attr-defined]
+    def payout_started(self, event: Any, position: int, cursor: Cursor) -> None:
+        payout = str(event.payout_id)
+        amount = to_minor(event.amount)
+        cursor.execute(
+            "INSERT INTO ledger_payouts (payout_id, seq, partner_id, currency, run_id, amount, "
+            "status, occurred_at, recorded_at) SELECT ?, ?, partner_id, currency, ?, ?, "
+            "'in_payout', ?, ? FROM statement_totals WHERE account_id = ?",
+            (payout, position, str(event.run_id), amount, iso(event.occurred_at),
+             iso(event.timestamp), str(event.originator_id)),
+        )
+        for accrual_id in event.accrual_ids:
+            cursor.execute("INSERT INTO ledger_payout_accruals (payout_id, accrual_id) "
+                           "VALUES (?, ?)", (payout, str(accrual_id)))
+        for reversal_id in event.reversal_ids:
+            cursor.execute("INSERT INTO ledger_payout_reversals (payout_id, reversal_id) "
+                           "VALUES (?, ?)", (payout, str(reversal_id)))
+        self._statement(event, position, cursor, payout, "payout", -amount,
+                        ("payout_run", str(event.run_id)))
+
+    @on(PartnerAccount.PayoutConfirmed)  # type: ignore[attr-defined]
+    def payout_confirmed(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute(
+            "UPDATE ledger_payouts SET status = 'paid', confirmed_at = ?, "
+            "confirmed_recorded_at = ?, reference = ? WHERE payout_id = ?",
+            (iso(event.occurred_at), iso(event.timestamp), event.reference,
+             str(event.payout_id)),
+        )
+
+    @on(PartnerAccount.PayoutFailed)  # type: ignore[attr-defined]
+    def payout_failed(self, event: Any, position: int, cursor: Cursor) -> None:
+        payout = str(event.payout_id)
+        cursor.execute(
+            "UPDATE ledger_payouts SET status = 'failed', failed_at = ?, failed_recorded_at = ?, "
+            "reason = ? WHERE payout_id = ?",
+            (iso(event.occurred_at), iso(event.timestamp), event.reason, payout),
+        )
+        cursor.execute(
+            "UPDATE statement_totals SET balance = balance + "
+            "(SELECT amount FROM ledger_payouts WHERE payout_id = ?) WHERE account_id = ?",
+            (payout, str(event.originator_id)),
+        )
+        cursor.execute(
+            "INSERT INTO statement (seq, partner_id, entry_id, kind, amount, currency, "
+            "occurred_at, recorded_at, source_type, source_id, plan_version, running_balance) "
+            "SELECT ?, t.partner_id, ?, 'payout_failed', p.amount, t.currency, ?, ?, "
+            "'payout', ?, NULL, t.balance FROM statement_totals t "
+            "JOIN ledger_payouts p ON p.payout_id = ? WHERE t.account_id = ?",
+            (position, payout, iso(event.occurred_at), iso(event.timestamp), payout, payout,
+             str(event.originator_id)),
+        )
+
+
+BALANCE_SQL = """
+WITH vp AS (
+  SELECT payout_id, amount,
+    CASE WHEN failed_at IS NOT NULL AND failed_at <= :as_of AND failed_recorded_at <= :known_at
+           THEN 'failed'
+         WHEN confirmed_at IS NOT NULL AND confirmed_at <= :as_of
+              AND confirmed_recorded_at <= :known_at THEN 'paid'
+         ELSE 'in_payout' END AS st
+  FROM ledger_payouts
+  WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at
+), active AS (
+  SELECT payout_id, amount, st FROM vp WHERE st <> 'failed'
+), acc AS (
+  SELECT a.accrual_id, a.amount, a.available_at,
+    CASE WHEN EXISTS (SELECT 1 FROM ledger_payout_accruals pa
+                      JOIN active ON active.payout_id = pa.payout_id
+                      WHERE pa.accrual_id = a.accrual_id) THEN 1 ELSE 0 END AS in_payout
+  FROM ledger_accruals a
+  WHERE a.partner_id = :partner AND a.occurred_at <= :as_of AND a.recorded_at <= :known_at
+), rev AS (
+  SELECT r.reversal_id, r.accrual_id, r.amount,
+    CASE WHEN EXISTS (SELECT 1 FROM ledger_payout_reversals pr
+                      JOIN active ON active.payout_id = pr.payout_id
+                      WHERE pr.reversal_id = r.reversal_id) THEN 1 ELSE 0 END AS netted
+  FROM ledger_reversals r
+  WHERE r.partner_id = :partner AND r.occurred_at <= :as_of AND r.recorded_at <= :known_at
+)
+SELECT
+  (SELECT COALESCE(SUM(amount), 0) FROM acc) AS earned,
+  (SELECT COALESCE(SUM(amount), 0) FROM rev) AS reversed,
+  (SELECT COALESCE(SUM(amount), 0) FROM active WHERE st = 'in_payout') AS in_payout,
+  (SELECT COALESCE(SUM(amount), 0) FROM active WHERE st = 'paid') AS paid,
+  (SELECT COALESCE(SUM(amount), 0) FROM acc
+     WHERE in_payout = 0 AND available_at > :as_of) AS pending_gross,
+  (SELECT COALESCE(SUM(amount), 0) FROM acc
+     WHERE in_payout = 0 AND available_at <= :as_of) AS available_gross,
+  (SELECT COALESCE(SUM(rev.amount), 0) FROM rev JOIN acc ON acc.accrual_id = rev.accrual_id
+     WHERE rev.netted = 0 AND acc.in_payout = 0 AND acc.available_at > :as_of) AS pending_rev,
+  (SELECT COALESCE(SUM(rev.amount), 0) FROM rev LEFT JOIN acc ON acc.accrual_id = rev.accrual_id
+     WHERE rev.netted = 0 AND (acc.accrual_id IS NULL OR acc.in_payout = 1
+                               OR acc.available_at <= :as_of)) AS available_rev
+"""
+
+
+def _named(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """`:name` placeholders as positional `?` with their values in order."""
+    params: list[Any] = []
+
+    def take(match: re.Match[str]) -> str:
+        params.append(values[match.group(1)])
+        return "?"
+
+    return re.sub(r":(\w+)", take, sql), params
+
+
+@dataclass(frozen=True)
+class MinorBalances:
+    """Balances in minor units of one currency."""
+
+    currency: str
+    earned: int
+    reversed: int
+    pending: int
+    available: int
+    in_payout: int
+    paid: int
+
+
+def balances(cursor: Cursor, partner_id: str, as_of: datetime,
+             known_at: datetime) -> list[MinorBalances]:
+    """A partner's balances at business time `as_of`, as the books stood at `known_at`."""
+    cursor.execute("SELECT currency FROM statement_totals WHERE partner_id = ?", (partner_id,))
+    currencies = [str(row["currency"]) for row in cursor.fetchall()]
+    if not currencies:
+        return []
+    statement, params = _named(BALANCE_SQL, {"partner": partner_id, "as_of": iso(as_of),
+                                             "known_at": iso(known_at)})
+    cursor.execute(statement, params)
+    row = cursor.fetchone()
+    assert row is not None
+    figures = {key: int(row[key]) for key in (
+        "earned", "reversed", "in_payout", "paid", "pending_gross", "available_gross",
+        "pending_rev", "available_rev")}
+    return [MinorBalances(
+        currency=currencies[0],
+        earned=figures["earned"],
+        reversed=figures["reversed"],
+        pending=figures["pending_gross"] - figures["pending_rev"],
+        available=figures["available_gross"] - figures["available_rev"],
+        in_payout=figures["in_payout"],
+        paid=figures["paid"],
+    )]
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    rows: Sequence[Row]
+    next_seq: int | None
+
+
+def statement_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> StatementPage:
+    """A partner's statement in the order the entries were recorded."""
+    cursor.execute(
+        "SELECT * FROM statement WHERE partner_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (partner_id, after_seq, limit + 1),
+    )
+    rows = cursor.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return StatementPage(rows, int(rows[-1]["seq"]) if more else None)
+
+
+def payouts_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> StatementPage:
+    """A partner's payouts, oldest first."""
+    cursor.execute(
+        "SELECT * FROM ledger_payouts WHERE partner_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (partner_id, after_seq, limit + 1),
+    )
+    rows = cursor.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return StatementPage(rows, int(rows[-1]["seq"]) if more else None)
+
+
+def partners_with_accounts(cursor: Cursor) -> list[str]:
+    """Every partner that has ever earned, for payout runs."""
+    cursor.execute("SELECT partner_id FROM statement_totals ORDER BY partner_id")
+    return [str(row["partner_id"]) for row in cursor.fetchall()]
