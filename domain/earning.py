@@ -8,6 +8,7 @@ event causes is recorded after its commission, as an event of its own.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from domain import commands as c
@@ -363,7 +364,7 @@ def run_payouts(command: c.RunPayouts, aggregates: Aggregates, occurred_at: date
     as_of = command.as_of or occurred_at
     if as_of > occurred_at:
         raise InvalidInput.field("as_of", "A payout run cannot pay money as of a later time.")
-    payout_ids: list[UUID] = []
+    payouts: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     for partner_id in sorted(set(command.partner_ids)):
         partner = aggregates.find(Partner, partner_id)
@@ -388,8 +389,9 @@ def run_payouts(command: c.RunPayouts, aggregates: Aggregates, occurred_at: date
         aggregates.add(Payout(id=payout_id, partner_id=partner_id, run_id=command.id,
                               amount=amount, as_of=as_of, settlement=settlement,
                               occurred_at=occurred_at))
-        payout_ids.append(payout_id)
-    run = PayoutRun(id=command.id, as_of=as_of, payout_ids=payout_ids, skipped=skipped,
+        payouts.append({"id": payout_id, "partner_id": partner_id, "amount": amount,
+                        "settlement": settlement})
+    run = PayoutRun(id=command.id, as_of=as_of, payouts=payouts, skipped=skipped,
                     occurred_at=occurred_at)
     aggregates.add(run)
     return run

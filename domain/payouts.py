@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -73,11 +74,12 @@ class PayoutRun(Aggregate):
         self,
         id: UUID,  # noqa: A002
         as_of: datetime,
-        payout_ids: list[UUID],
+        payouts: list[dict[str, Any]],
         skipped: dict[str, str],
         occurred_at: datetime,
     ) -> None:
         self.as_of = as_of
-        self.payout_ids = payout_ids
+        self.payouts = payouts  # {id, partner_id, amount, settlement} as made by the run
+        self.payout_ids: list[UUID] = [p["id"] for p in payouts]
         self.skipped = skipped
         self.ran_at = occurred_at

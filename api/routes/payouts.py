@@ -1,0 +1,269 @@
+"""Payout runs, payouts, balances and statements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.auth import allow, check_partner_access, principal
+from api.commanding import json_response, run_command, services, wait_for_position
+from api.errors import ApiProblem
+from api.schemas.common import (
+    CommandSchema,
+    PageQuerySchema,
+    ReadQuerySchema,
+    decode_cursor,
+    encode_cursor,
+)
+from domain import commands as c
+from domain.errors import PartnerLedgerError
+from domain.money import decimal_text
+from domain.payouts import Payout, PayoutRun
+from projections.ledger import balances, partners_with_accounts, payouts_page, statement_page
+from projections.money import from_minor
+
+blp = Blueprint("payouts", __name__, description="Payouts, balances and statements")
+
+
+class RunSchema(CommandSchema):
+    """POST /payout-runs."""
+
+    id = fields.UUID(load_default=None)
+    as_of = fields.AwareDateTime(load_default=None, metadata={
+        "description": "Pay what is available at this business time (default: now)."})
+
+
+class ConfirmSchema(CommandSchema):
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class FailSchema(CommandSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class BalanceQuerySchema(ReadQuerySchema):
+    as_of = fields.AwareDateTime(load_default=None)
+    known_at = fields.AwareDateTime(load_default=None)
+
+
+class PayoutOutSchema(Schema):
+    id = fields.String()
+    partner_id = fields.String()
+    run_id = fields.String()
+    amount = fields.Dict()
+    status = fields.String()
+    settlement = fields.Boolean()
+    as_of = fields.String()
+    reference = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    position = fields.Integer()
+
+
+class RunOutSchema(Schema):
+    id = fields.String()
+    as_of = fields.String()
+    payouts = fields.List(fields.Nested(PayoutOutSchema))
+    skipped = fields.Dict()
+    position = fields.Integer()
+
+
+def payout_json(payout: Any) -> dict[str, Any]:
+    """A payout from its aggregate."""
+    return {
+        "id": str(payout.id),
+        "partner_id": str(payout.partner_id),
+        "run_id": str(payout.run_id),
+        "amount": payout.amount.to_json(),
+        "status": payout.status,
+        "settlement": payout.settlement,
+        "as_of": payout.as_of.isoformat(),
+        "reference": payout.reference,
+        "reason": payout.reason,
+    }
+
+
+def run_json(run: Any) -> dict[str, Any]:
+    """A payout run with the payouts it made, as it made them."""
+    return {
+        "id": str(run.id),
+        "as_of": run.as_of.isoformat(),
+        "payouts": [
+            {"id": str(p["id"]), "partner_id": str(p["partner_id"]),
+             "amount": p["amount"].to_json(), "status": "in_payout",
+             "settlement": p["settlement"]}
+            for p in run.payouts
+        ],
+        "skipped": run.skipped,
+    }
+
+
+@blp.route("/payout-runs", methods=["POST"])
+@blp.arguments(RunSchema)
+@blp.response(201, RunOutSchema)
+@allow("internal")
+def run_payouts(body: dict[str, Any]) -> Response:
+    """One payout per partner whose available money reaches the plan minimum at `as_of`.
+
+    Suspended partners are skipped, terminated ones settled. Repeating a run pays nothing
+    twice: with the same Idempotency-Key it answers as the first time; without, money already
+    in a payout is no longer available.
+    """
+    svc = services()
+    svc.projections.catch_up()
+    with svc.db.transaction(commit=False) as cursor:
+        partners = tuple(UUID(p) for p in partners_with_accounts(cursor))
+    command = c.RunPayouts(body["occurred_at"], body["id"] or uuid4(), body["as_of"], partners)
+    return run_command(command, run_json, 201)
+
+
+@blp.route("/payout-runs/<uuid:run_id>", methods=["GET"])
+@blp.arguments(ReadQuerySchema, location="query")
+@blp.response(200, RunOutSchema)
+@allow("internal", "auditor")
+def get_run(query: dict[str, Any], run_id: UUID) -> Response:
+    """A run, with its payouts' current status."""
+    wait_for_position(query["min_position"])
+    svc = services()
+    position = svc.app.position()
+    run = svc.app.get_aggregate(PayoutRun, run_id)
+    body = run_json(run)
+    body["payouts"] = [payout_json(svc.app.get_aggregate(Payout, UUID(p["id"])))
+                       for p in body["payouts"]]
+    return json_response({**body, "position": position})
+
+
+@blp.route("/payouts/<uuid:payout_id>/confirm", methods=["POST"])
+@blp.arguments(ConfirmSchema)
+@blp.response(200, PayoutOutSchema)
+@allow("internal")
+def confirm(body: dict[str, Any], payout_id: UUID) -> Response:
+    """in_payout → paid, with the transfer's reference."""
+    return run_command(c.ConfirmPayout(body["occurred_at"], payout_id, body["reference"]),
+                       payout_json)
+
+
+@blp.route("/payouts/<uuid:payout_id>/fail", methods=["POST"])
+@blp.arguments(FailSchema)
+@blp.response(200, PayoutOutSchema)
+@allow("internal")
+def fail(body: dict[str, Any], payout_id: UUID) -> Response:
+    """in_payout → failed: the money is available again."""
+    return run_command(c.FailPayout(body["occurred_at"], payout_id, body["reason"]),
+                       payout_json)
+
+
+@blp.route("/payouts/<uuid:payout_id>", methods=["GET"])
+@blp.arguments(ReadQuerySchema, location="query")
+@blp.response(200, PayoutOutSchema)
+@allow("internal", "auditor", "partner")
+def get_payout(query: dict[str, Any], payout_id: UUID) -> Response:
+    """One payout. A partner key sees its own payouts only."""
+    wait_for_position(query["min_position"])
+    svc = services()
+    position = svc.app.position()
+    try:
+        payout = svc.app.get_aggregate(Payout, payout_id)
+    except PartnerLedgerError:
+        payout = None
+    caller = principal()
+    if payout is None or (caller.role == "partner" and payout.partner_id != caller.partner_id):
+        raise ApiProblem(404, "not-found", f"No payout with id {payout_id}.")
+    return json_response({**payout_json(payout), "position": position})
+
+
+def _payout_row(row: Any) -> dict[str, Any]:
+    currency = row["currency"]
+    return {
+        "id": row["payout_id"],
+        "partner_id": row["partner_id"],
+        "run_id": row["run_id"],
+        "amount": from_minor(int(row["amount"]), currency).to_json(),
+        "status": row["status"],
+        "started_at": datetime.fromisoformat(row["occurred_at"]).isoformat(),
+        "reference": row["reference"],
+        "reason": row["reason"],
+    }
+
+
+@blp.route("/partners/<uuid:partner_id>/payouts", methods=["GET"])
+@blp.arguments(PageQuerySchema, location="query")
+@allow("internal", "auditor", "partner")
+def partner_payouts(query: dict[str, Any], partner_id: UUID) -> Response:
+    """A partner's payouts, oldest first."""
+    check_partner_access(partner_id)
+    wait_for_position(query["min_position"])
+    svc = services()
+    with svc.db.transaction(commit=False) as cursor:
+        position = svc.projections.get("ledger").position(cursor)
+        page = payouts_page(cursor, str(partner_id), decode_cursor(query["cursor"]),
+                            query["limit"])
+    return json_response({"items": [_payout_row(row) for row in page.rows],
+                          "next_cursor": encode_cursor(page.next_seq), "position": position})
+
+
+@blp.route("/partners/<uuid:partner_id>/balances", methods=["GET"])
+@blp.arguments(BalanceQuerySchema, location="query")
+@allow("internal", "auditor", "partner")
+def partner_balances(query: dict[str, Any], partner_id: UUID) -> Response:
+    """Balances on business date `as_of` as the books stood at recorded time `known_at`."""
+    check_partner_access(partner_id)
+    wait_for_position(query["min_position"])
+    svc = services()
+    now = svc.app.clock()
+    as_of, known_at = query["as_of"] or now, query["known_at"] or now
+    with svc.db.transaction(commit=False) as cursor:
+        position = svc.projections.get("ledger").position(cursor)
+        position = min(position, svc.projections.get("partner_directory").position(cursor))
+        cursor.execute("SELECT 1 AS found FROM partner_directory WHERE partner_id = ?",
+                       (str(partner_id),))
+        if cursor.fetchone() is None:
+            raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
+        figures = balances(cursor, str(partner_id), as_of, known_at)
+    return json_response({
+        "partner_id": str(partner_id),
+        "as_of": as_of.isoformat(),
+        "known_at": known_at.isoformat(),
+        "balances": [
+            {"currency": b.currency, **{
+                name: decimal_text(from_minor(getattr(b, name), b.currency).amount)
+                for name in ("earned", "reversed", "pending", "available", "in_payout", "paid")
+            }}
+            for b in figures
+        ],
+        "position": position,
+    })
+
+
+@blp.route("/partners/<uuid:partner_id>/statement", methods=["GET"])
+@blp.arguments(PageQuerySchema, location="query")
+@allow("internal", "auditor", "partner")
+def partner_statement(query: dict[str, Any], partner_id: UUID) -> Response:
+    """Every accrual, reversal, payout and failed payout, with its source and running balance
+    (what is owed and not yet in a payout), in the order the books recorded them."""
+    check_partner_access(partner_id)
+    wait_for_position(query["min_position"])
+    svc = services()
+    with svc.db.transaction(commit=False) as cursor:
+        position = svc.projections.get("ledger").position(cursor)
+        page = statement_page(cursor, str(partner_id), decode_cursor(query["cursor"]),
+                              query["limit"])
+    items = []
+    for row in page.rows:
+        currency = row["currency"]
+        items.append({
+            "entry_id": row["entry_id"],
+            "kind": row["kind"],
+            "amount": from_minor(int(row["amount"]), currency).to_json(),
+            "occurred_at": datetime.fromisoformat(row["occurred_at"]).isoformat(),
+            "recorded_at": datetime.fromisoformat(row["recorded_at"]).isoformat(),
+            "source": {"type": row["source_type"], "id": row["source_id"]},
+            "plan_version": row["plan_version"],
+            "running_balance": from_minor(int(row["running_balance"]), currency).to_json(),
+        })
+    return json_response({"items": items, "next_cursor": encode_cursor(page.next_seq),
+                          "position": position})
