@@ -7,6 +7,8 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from adapters.clock import utc_now
 from adapters.settings import Settings
 from api.services import build_services
 from domain import commands as c
+from domain.money import Money
 from tests.e2e.test_cli_and_server import CLI, call, free_port
 from tests.factories import terms
 
@@ -83,3 +86,48 @@ def test_simultaneous_registrations_in_two_processes_exactly_one_wins(
         loser = next(body for status, body in results if status == 409)
         assert str(loser["type"]).endswith("deal-conflict")
         assert loser["conflicting_deal_id"] == winner["id"]
+
+
+@pytest.mark.slow
+def test_payout_runs_racing_in_two_processes_never_pay_twice(
+    two_servers: tuple[list[str], str, list[str]], database_url: str
+) -> None:
+    bases, token, partners = two_servers
+    svc = build_services(Settings(database_url=database_url, follow_interval=0))
+    try:
+        long_ago = utc_now() - timedelta(days=60)
+        for n, partner in enumerate(partners):
+            referral = uuid.uuid4()
+            svc.app.execute_batch([
+                c.RecordReferral(long_ago, referral, uuid.UUID(partner),
+                                 f"lead{n}@race{n}.example", "L"),
+                c.ConvertReferral(long_ago, referral, f"race-cust-{n}"),
+            ])
+        paid: list[dict[str, object]] = []
+        for round_ in range(5):
+            svc.app.execute_batch([
+                c.RecordPayment(long_ago, f"in_race_{round_}_{n}", f"race-cust-{n}",
+                                Money.parse("1000.00", "USD"))
+                for n in range(len(partners))
+            ])
+            barrier = threading.Barrier(2)
+            results: list[tuple[int, dict[str, object]]] = []
+
+            def run(base: str, barrier: threading.Barrier = barrier,
+                    results: list[tuple[int, dict[str, object]]] = results) -> None:
+                barrier.wait()
+                results.append(call(f"{base}/payout-runs", token, {}))
+
+            threads = [threading.Thread(target=run, args=(base,)) for base in bases]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(status for status, _ in results) == [201, 201], results
+            round_payouts = [p for _, body in results for p in body["payouts"]]  # type: ignore[attr-defined]
+            assert sorted(p["partner_id"] for p in round_payouts) == sorted(partners)
+            paid += round_payouts
+        total = sum(Decimal(p["amount"]["amount"]) for p in paid)  # type: ignore[index]
+        assert total == 5 * len(partners) * Decimal("200.00")  # 20% of every payment, once
+    finally:
+        svc.close()
