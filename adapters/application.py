@@ -12,16 +12,17 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.domain import Aggregate, AggregateEvent
+from eventsourcing.domain import Aggregate, AggregateEvent, Snapshot
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from adapters.clock import Clock, utc_now
 from adapters.sql import Database, SideWrite
 from adapters.transcodings import TRANSCODINGS
+from domain.accounts import PartnerAccount
 from domain.commands import Command
 from domain.errors import Duplicate, NotFound, PartnerLedgerError, WriteConflict
 from domain.handlers import handle, touches
@@ -86,17 +87,19 @@ class UnitOfWork:
 
     def prefetch(self, aggregate_ids: Iterable[UUID]) -> None:
         """Loads many aggregates with one query per chunk instead of one query each."""
-        if self.app.snapshots is not None:
-            return  # snapshots need the repository's own path
         wanted = list(dict.fromkeys(i for i in aggregate_ids if i not in self.loaded))
         for start in range(0, len(wanted), PREFETCH_CHUNK):
             chunk = wanted[start:start + PREFETCH_CHUNK]
+            # aggregates with snapshots load through the repository: snapshot plus the tail
+            for aggregate_id in self.app.db.ids_with_snapshots(chunk):
+                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            chunk = [i for i in chunk if i not in self.loaded]
             streams: dict[UUID | str, list[Any]] = {i: [] for i in chunk}
             for stored in self.app.db.select_streams(chunk):
                 streams[stored.originator_id].append(self.app.mapper.to_domain_event(stored))
-            for aggregate_id, events in streams.items():
-                assert isinstance(aggregate_id, UUID)
-                self.loaded[aggregate_id] = project_aggregate(None, events) if events else None
+            for stream_id, events in streams.items():
+                assert isinstance(stream_id, UUID)
+                self.loaded[stream_id] = project_aggregate(None, events) if events else None
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A:
         found = self.find(cls, aggregate_id)
@@ -163,11 +166,18 @@ class PartnerLedger(Application[UUID]):
     """The partnerledger event-sourced application."""
 
     name = "partnerledger"
+    # Partner accounts grow with every accrual; snapshots keep loading them fast.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {PartnerAccount: 500}
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
-        self.db = Database(self.factory, self.recorder.events_table_name)  # type: ignore[attr-defined]
+        snapshots = self.snapshots.recorder if self.snapshots is not None else None
+        self.db = Database(
+            self.factory,
+            self.recorder.events_table_name,  # type: ignore[attr-defined]
+            getattr(snapshots, "events_table_name", None),
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -267,7 +277,21 @@ class PartnerLedger(Application[UUID]):
             if outcome.events:
                 outcome.position = max(positions[key] for key in outcome.events)
         result.position = max(positions.values())
+        self._snapshot(uow)
         return result
+
+    def _snapshot(self, uow: UnitOfWork) -> None:
+        """Snapshots, from memory, the aggregates whose version crossed their interval."""
+        if self.snapshots is None:
+            return
+        for aggregate in uow.loaded.values():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if aggregate is None or interval is None or not aggregate.pending_events:
+                continue
+            before = aggregate.version - len(aggregate.pending_events)
+            if aggregate.version // interval > before // interval:
+                snapshot_class = getattr(type(aggregate), "Snapshot", None) or Snapshot
+                self.snapshots.put([snapshot_class.take(aggregate)])
 
     def _positions_if_saved(
         self, events: Sequence[AggregateEvent]

@@ -119,9 +119,11 @@ class SideWrite:
 class Database:
     """Transactions on the event store's database, with the project's own tables in it."""
 
-    def __init__(self, factory: InfrastructureFactory[Any], events_table: str) -> None:
+    def __init__(self, factory: InfrastructureFactory[Any], events_table: str,
+                 snapshots_table: str | None = None) -> None:
         self.datastore: Any = getattr(factory, "datastore")  # noqa: B009
         self.events_table = events_table
+        self.snapshots_table = snapshots_table
         self.dialect = "postgres" if hasattr(self.datastore, "schema") else "sqlite"
         self.schema: str = getattr(self.datastore, "schema", "")
         self._configured: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -178,6 +180,22 @@ class Database:
             )
             for row in rows
         ]
+
+    def ids_with_snapshots(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these aggregates have a snapshot (and load best through it)."""
+        if not originator_ids or self.snapshots_table is None:
+            return set()
+        with self.transaction(commit=False) as cursor:
+            if self.dialect == "postgres":
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {self.snapshots_table} "  # noqa: S608
+                    "WHERE originator_id = ANY(?)", (list(originator_ids),))
+            else:
+                marks = ",".join("?" * len(originator_ids))
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {self.snapshots_table} "  # noqa: S608
+                    f"WHERE originator_id IN ({marks})", [i.hex for i in originator_ids])
+            return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
 
     def find_event(self, originator_id: UUID, version: int) -> tuple[int, str, bytes] | None:
         """(log position, topic, state) of one stored event, or None when it is not stored."""

@@ -20,6 +20,10 @@ from domain.money import Money
 from domain.plans import BASE_TIER, PlanTerms, Tier
 
 TRAILING = timedelta(days=365)
+# Revenue older than two years before the newest entry can no longer move a tier: it is
+# dropped from the live state (every 1,024 entries), so a long-lived account stays small.
+REVENUE_KEPT = timedelta(days=730)
+REVENUE_PRUNE_EVERY = 1024
 
 
 class InsufficientPoints(PartnerLedgerError):
@@ -160,6 +164,9 @@ class PartnerAccount(Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.revenue.append((occurred_at, amount.amount))
+        if len(self.revenue) % REVENUE_PRUNE_EVERY == 0:
+            horizon = max(when for when, _ in self.revenue) - REVENUE_KEPT
+            self.revenue = [(when, value) for when, value in self.revenue if when > horizon]
 
     def trailing_revenue(self, at: datetime) -> Money:
         """Sourced revenue over the 365 days ending at `at`."""
@@ -194,7 +201,7 @@ class PartnerAccount(Aggregate):
 
     @event("PayoutConfirmed")
     def _payout_confirmed(self, payout_id: UUID, reference: str, occurred_at: datetime) -> None:
-        self.ledger.payouts[payout_id].status = "paid"
+        self.ledger.settle(payout_id)
 
     def fail_payout(self, payout_id: UUID, reason: str, occurred_at: datetime) -> None:
         """The transfer failed: the money is available again."""

@@ -88,11 +88,19 @@ class Ledger:
                                                list(reversal_ids), occurred_at)
 
     def check_open(self, payout_id: UUID) -> None:
-        payout = self.payouts.get(payout_id)
-        if payout is None or payout.status != "in_payout":
-            status = payout.status if payout else "unknown"
-            raise InvalidTransition(f"The payout is {status}, not in payout.",
-                                    current_status=status)
+        if payout_id not in self.payouts:
+            raise InvalidTransition("The payout is no longer in payout.",
+                                    current_status="closed")
+
+    def settle(self, payout_id: UUID) -> None:
+        """A confirmed payout is final: its accruals and netted reversals leave the live state
+        (a later reversal of such an accrual finds it gone and comes off `available`)."""
+        payout = self.payouts.pop(payout_id)
+        for accrual_id in payout.accrual_ids:
+            self.accruals.pop(accrual_id, None)
+        for reversal_id in payout.reversal_ids:
+            self.reversals.pop(reversal_id, None)
+        # reversals of settled accruals that no payout has netted yet stay, as adjustments
 
     def fail(self, payout_id: UUID) -> None:
         payout = self.payouts[payout_id]
@@ -103,6 +111,7 @@ class Ledger:
         for reversal_id in payout.reversal_ids:
             if self.reversals[reversal_id].netted_in == payout_id:
                 self.reversals[reversal_id].netted_in = None
+        del self.payouts[payout_id]
 
 
 @dataclass(frozen=True)
