@@ -281,7 +281,8 @@ class PartnerLedger(Application[UUID]):
         return result
 
     def _snapshot(self, uow: UnitOfWork) -> None:
-        """Snapshots, from memory, the aggregates whose version crossed their interval."""
+        """Snapshots, from memory, the aggregates whose version crossed their interval, or
+        that recorded an event after which their state is much smaller."""
         if self.snapshots is None:
             return
         for aggregate in uow.loaded.values():
@@ -289,7 +290,10 @@ class PartnerLedger(Application[UUID]):
             if aggregate is None or interval is None or not aggregate.pending_events:
                 continue
             before = aggregate.version - len(aggregate.pending_events)
-            if aggregate.version // interval > before // interval:
+            shrinks = getattr(type(aggregate), "snapshot_after", ())
+            if aggregate.version // interval > before // interval or any(
+                type(e).__name__ in shrinks for e in aggregate.pending_events
+            ):
                 snapshot_class = getattr(type(aggregate), "Snapshot", None) or Snapshot
                 self.snapshots.put([snapshot_class.take(aggregate)])
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from domain.ledger import Ledger, LedgerAccrual, LedgerPayout, LedgerReversal
+from domain.ledger import Ledger
 from domain.money import Money, decimal_text
 from domain.plans import PlanTerms, Tier
 
@@ -87,30 +87,16 @@ class SetAsList(Transcoding):
 
 
 class LedgerAsDict(Transcoding):
-    """An account's live ledger (in snapshots): rows instead of dicts keyed by UUID."""
+    """An account's live ledger, in snapshots: it already holds only strings and integers."""
 
     type = Ledger
     name = "ledger"
 
     def encode(self, obj: Ledger) -> dict[str, Any]:
-        return {
-            "accruals": [[i, a.amount, a.available_at, a.occurred_at, a.payout_id]
-                         for i, a in obj.accruals.items()],
-            "reversals": [[i, r.accrual_id, r.amount, r.occurred_at, r.netted_in]
-                          for i, r in obj.reversals.items()],
-            "payouts": [[i, p.amount, p.status, p.accrual_ids, p.reversal_ids, p.occurred_at]
-                        for i, p in obj.payouts.items()],
-        }
+        return {"accruals": obj.accruals, "reversals": obj.reversals, "payouts": obj.payouts}
 
     def decode(self, data: dict[str, Any]) -> Ledger:
-        return Ledger(
-            accruals={i: LedgerAccrual(amount, available_at, occurred_at, payout_id)
-                      for i, amount, available_at, occurred_at, payout_id in data["accruals"]},
-            reversals={i: LedgerReversal(accrual_id, amount, occurred_at, netted_in)
-                       for i, accrual_id, amount, occurred_at, netted_in in data["reversals"]},
-            payouts={i: LedgerPayout(amount, status, list(accruals), list(reversals), when)
-                     for i, amount, status, accruals, reversals, when in data["payouts"]},
-        )
+        return Ledger(data["accruals"], data["reversals"], data["payouts"])
 
 
 TRANSCODINGS: tuple[Transcoding, ...] = (

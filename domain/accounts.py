@@ -7,7 +7,7 @@ plan version and rates, so balances and statements can be built on them alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -15,15 +15,22 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import CurrencyMismatch, Duplicate, PartnerLedgerError
-from domain.ledger import Entry, Ledger, LedgerAccrual, LedgerReversal
-from domain.money import Money
+from domain.ledger import Entry, Ledger
+from domain.money import Money, minor_units
 from domain.plans import BASE_TIER, PlanTerms, Tier
 
-TRAILING = timedelta(days=365)
-# Revenue older than two years before the newest entry can no longer move a tier: it is
-# dropped from the live state (every 1,024 entries), so a long-lived account stays small.
-REVENUE_KEPT = timedelta(days=730)
-REVENUE_PRUNE_EVERY = 1024
+DAY_MICROS = 86_400_000_000
+TRAILING_MICROS = 365 * DAY_MICROS
+# Revenue days more than two years before the newest one can no longer move a tier: they
+# leave the live state, so a long-lived account stays small.
+REVENUE_DAYS_KEPT = 731
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 class InsufficientPoints(PartnerLedgerError):
@@ -40,6 +47,9 @@ def entry_id(kind: str, source_type: str, source_id: str) -> UUID:
 class PartnerAccount(Aggregate):
     """Money and points a partner has earned, all in its plan's currency."""
 
+    # a confirmed payout drops its entries from the live state: a good moment to snapshot
+    snapshot_after = ("PayoutConfirmed",)
+
     @staticmethod
     def id_for(partner_id: UUID) -> UUID:
         """One account per partner, found from the partner id."""
@@ -54,8 +64,10 @@ class PartnerAccount(Aggregate):
         self.points = 0
         self.redemptions: set[UUID] = set()
         self.ledger = Ledger()
-        # (occurred_at, signed amount) of every revenue entry, for trailing-365-day sums
-        self.revenue: list[tuple[datetime, Decimal]] = []
+        # revenue by UTC day: {day: [day total, micros, minor, micros, minor, ...]} in minor
+        # units and epoch microseconds, so a trailing-365-day sum reads 366 day totals and
+        # scans only the two boundary days, and snapshots hold plain integers
+        self.revenue_days: dict[str, list[int]] = {}
 
     def _same_currency(self, money: Money) -> None:
         if money.currency != self.currency:
@@ -108,8 +120,8 @@ class PartnerAccount(Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.earned = self.earned + amount
-        self.ledger.accruals[accrual_id] = LedgerAccrual(amount.amount, available_at,
-                                                         occurred_at)
+        self.ledger.accrue(accrual_id, amount.amount, epoch_micros(available_at),
+                           epoch_micros(occurred_at))
 
     def reverse(
         self,
@@ -147,8 +159,7 @@ class PartnerAccount(Aggregate):
         occurred_at: datetime,
     ) -> None:
         self.reversed = self.reversed + amount
-        self.ledger.reversals[reversal_id] = LedgerReversal(accrual_id, amount.amount,
-                                                            occurred_at)
+        self.ledger.reverse(reversal_id, accrual_id, amount.amount, epoch_micros(occurred_at))
 
     def record_revenue(
         self, source_type: str, source_id: str, amount: Money, new_business: bool,
@@ -163,20 +174,37 @@ class PartnerAccount(Aggregate):
         self, source_type: str, source_id: str, amount: Money, new_business: bool,
         occurred_at: datetime,
     ) -> None:
-        self.revenue.append((occurred_at, amount.amount))
-        if len(self.revenue) % REVENUE_PRUNE_EVERY == 0:
-            horizon = max(when for when, _ in self.revenue) - REVENUE_KEPT
-            self.revenue = [(when, value) for when, value in self.revenue if when > horizon]
+        micros = epoch_micros(occurred_at)
+        day = str(micros // DAY_MICROS)
+        minor = int(amount.amount.scaleb(minor_units(self.currency)))
+        bucket = self.revenue_days.setdefault(day, [0])
+        bucket[0] += minor
+        bucket += [micros, minor]
+        if len(self.revenue_days) > REVENUE_DAYS_KEPT:
+            newest = max(int(d) for d in self.revenue_days)
+            self.revenue_days = {d: b for d, b in self.revenue_days.items()
+                                 if int(d) > newest - REVENUE_DAYS_KEPT}
 
     def trailing_revenue(self, at: datetime) -> Money:
-        """Sourced revenue over the 365 days ending at `at`."""
-        start = at - TRAILING
-        total = sum((amount for when, amount in self.revenue if start < when <= at), Decimal(0))
-        return Money(total, self.currency)
+        """Sourced revenue over the 365 days ending at `at`: (at - 365 days, at]."""
+        end = epoch_micros(at)
+        start = end - TRAILING_MICROS
+        first, last = start // DAY_MICROS, end // DAY_MICROS
+        total = 0
+        for day in range(first, last + 1):
+            bucket = self.revenue_days.get(str(day))
+            if bucket is None:
+                continue
+            if first < day < last:
+                total += bucket[0]
+            else:  # a boundary day: only the entries inside the window
+                total += sum(bucket[i + 1] for i in range(1, len(bucket), 2)
+                             if start < bucket[i] <= end)
+        return Money(Decimal(total).scaleb(-minor_units(self.currency)), self.currency)
 
     def payable(self, as_of: datetime) -> tuple[Money, list[UUID], list[UUID]]:
         """What a payout at `as_of` would pay, and the accruals and reversals it settles."""
-        amount, accruals, reversals = self.ledger.payable(as_of)
+        amount, accruals, reversals = self.ledger.payable(epoch_micros(as_of))
         return Money(amount, self.currency), accruals, reversals
 
     def start_payout(
@@ -192,7 +220,8 @@ class PartnerAccount(Aggregate):
         self, payout_id: UUID, run_id: UUID, amount: Money, accrual_ids: list[UUID],
         reversal_ids: list[UUID], occurred_at: datetime,
     ) -> None:
-        self.ledger.start(payout_id, amount.amount, accrual_ids, reversal_ids, occurred_at)
+        self.ledger.start(payout_id, amount.amount, accrual_ids, reversal_ids,
+                          epoch_micros(occurred_at))
 
     def confirm_payout(self, payout_id: UUID, reference: str, occurred_at: datetime) -> None:
         """The money reached the partner."""

@@ -17,101 +17,88 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidTransition
 
-
-@dataclass
-class LedgerAccrual:
-    amount: Decimal
-    available_at: datetime
-    occurred_at: datetime
-    payout_id: UUID | None = None
-
-
-@dataclass
-class LedgerReversal:
-    accrual_id: UUID
-    amount: Decimal
-    occurred_at: datetime
-    netted_in: UUID | None = None
-
-
-@dataclass
-class LedgerPayout:
-    amount: Decimal
-    status: str  # in_payout | paid | failed
-    accrual_ids: list[UUID]
-    reversal_ids: list[UUID]
-    occurred_at: datetime
+# The live ledger keeps plain strings and integers (ids as hex, amounts as decimal strings,
+# times as epoch microseconds): a partner with tens of thousands of open entries loads from a
+# snapshot at JSON speed, and only a payout run turns rows back into values.
+AccrualRow = list[Any]  # [amount, available_micros, occurred_micros, payout hex or None]
+ReversalRow = list[Any]  # [accrual hex, amount, occurred_micros, netted-in payout hex or None]
+PayoutRow = list[Any]  # [amount, [accrual hex], [reversal hex], occurred_micros]
 
 
 @dataclass
 class Ledger:
-    """The live state of one account's ledger."""
+    """The live state of one account's ledger: open and in-payout entries only."""
 
-    accruals: dict[UUID, LedgerAccrual] = field(default_factory=dict)
-    reversals: dict[UUID, LedgerReversal] = field(default_factory=dict)
-    payouts: dict[UUID, LedgerPayout] = field(default_factory=dict)
+    accruals: dict[str, AccrualRow] = field(default_factory=dict)
+    reversals: dict[str, ReversalRow] = field(default_factory=dict)
+    payouts: dict[str, PayoutRow] = field(default_factory=dict)
 
-    def _in_active_payout(self, accrual_id: UUID) -> bool:
-        accrual = self.accruals.get(accrual_id)
-        return accrual is not None and accrual.payout_id is not None
+    def accrue(self, accrual_id: UUID, amount: Decimal, available_micros: int,
+               occurred_micros: int) -> None:
+        self.accruals[accrual_id.hex] = [str(amount), available_micros, occurred_micros, None]
 
-    def payable(self, as_of: datetime) -> tuple[Decimal, list[UUID], list[UUID]]:
+    def reverse(self, reversal_id: UUID, accrual_id: UUID, amount: Decimal,
+                occurred_micros: int) -> None:
+        self.reversals[reversal_id.hex] = [accrual_id.hex, str(amount), occurred_micros, None]
+
+    def payable(self, as_of_micros: int) -> tuple[Decimal, list[UUID], list[UUID]]:
         """Available at `as_of`: open accruals past their hold, net of every open reversal
         that belongs to them or to money already paid out."""
-        accruals = [
-            accrual_id for accrual_id, a in self.accruals.items()
-            if a.payout_id is None and a.occurred_at <= as_of and a.available_at <= as_of
-        ]
-        chosen = set(accruals)
-        reversals = [
-            reversal_id for reversal_id, r in self.reversals.items()
-            if r.netted_in is None and r.occurred_at <= as_of
-            and (r.accrual_id in chosen or self._in_active_payout(r.accrual_id)
-                 or r.accrual_id not in self.accruals)
-        ]
-        amount = sum((self.accruals[i].amount for i in accruals), Decimal(0)) - sum(
-            (self.reversals[i].amount for i in reversals), Decimal(0)
+        chosen = {
+            accrual_id for accrual_id, (_, available, occurred, payout) in self.accruals.items()
+            if payout is None and occurred <= as_of_micros and available <= as_of_micros
+        }
+        reversals = []
+        for reversal_id, (accrual_id, _, occurred, netted) in self.reversals.items():
+            if netted is not None or occurred > as_of_micros:
+                continue
+            accrual = self.accruals.get(accrual_id)
+            if accrual_id in chosen or accrual is None or accrual[3] is not None:
+                reversals.append(reversal_id)
+        amount = sum((Decimal(self.accruals[i][0]) for i in chosen), Decimal(0)) - sum(
+            (Decimal(self.reversals[i][1]) for i in reversals), Decimal(0)
         )
-        return amount, accruals, reversals
+        return (amount, [UUID(i) for i in sorted(chosen)], [UUID(i) for i in sorted(reversals)])
 
     def start(self, payout_id: UUID, amount: Decimal, accrual_ids: list[UUID],
-              reversal_ids: list[UUID], occurred_at: datetime) -> None:
+              reversal_ids: list[UUID], occurred_micros: int) -> None:
+        payout = payout_id.hex
         for accrual_id in accrual_ids:
-            self.accruals[accrual_id].payout_id = payout_id
+            self.accruals[accrual_id.hex][3] = payout
         for reversal_id in reversal_ids:
-            self.reversals[reversal_id].netted_in = payout_id
-        self.payouts[payout_id] = LedgerPayout(amount, "in_payout", list(accrual_ids),
-                                               list(reversal_ids), occurred_at)
+            self.reversals[reversal_id.hex][3] = payout
+        self.payouts[payout] = [str(amount), [a.hex for a in accrual_ids],
+                                [r.hex for r in reversal_ids], occurred_micros]
 
     def check_open(self, payout_id: UUID) -> None:
-        if payout_id not in self.payouts:
+        if payout_id.hex not in self.payouts:
             raise InvalidTransition("The payout is no longer in payout.",
                                     current_status="closed")
 
     def settle(self, payout_id: UUID) -> None:
         """A confirmed payout is final: its accruals and netted reversals leave the live state
         (a later reversal of such an accrual finds it gone and comes off `available`)."""
-        payout = self.payouts.pop(payout_id)
-        for accrual_id in payout.accrual_ids:
+        _, accruals, reversals, _ = self.payouts.pop(payout_id.hex)
+        for accrual_id in accruals:
             self.accruals.pop(accrual_id, None)
-        for reversal_id in payout.reversal_ids:
+        for reversal_id in reversals:
             self.reversals.pop(reversal_id, None)
-        # reversals of settled accruals that no payout has netted yet stay, as adjustments
 
     def fail(self, payout_id: UUID) -> None:
-        payout = self.payouts[payout_id]
-        payout.status = "failed"
-        for accrual_id in payout.accrual_ids:
-            if self.accruals[accrual_id].payout_id == payout_id:
-                self.accruals[accrual_id].payout_id = None
-        for reversal_id in payout.reversal_ids:
-            if self.reversals[reversal_id].netted_in == payout_id:
-                self.reversals[reversal_id].netted_in = None
-        del self.payouts[payout_id]
+        """A failed payout puts its accruals and netted reversals back."""
+        payout = payout_id.hex
+        _, accruals, reversals, _ = self.payouts.pop(payout)
+        for accrual_id in accruals:
+            if self.accruals[accrual_id][3] == payout:
+                self.accruals[accrual_id][3] = None
+        for reversal_id in reversals:
+            if self.reversals[reversal_id][3] == payout:
+                self.reversals[reversal_id][3] = None
 
 
 @dataclass(frozen=True)

@@ -30,17 +30,21 @@ class Ledger(Projection):
         "CREATE TABLE IF NOT EXISTS ledger_accruals (accrual_id TEXT PRIMARY KEY, "
         "partner_id TEXT NOT NULL, currency TEXT NOT NULL, amount BIGINT NOT NULL, "
         "occurred_at TEXT NOT NULL, available_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+        # covering indexes: balance sums read the index alone
         "CREATE INDEX IF NOT EXISTS ledger_accruals_by_partner "
-        "ON ledger_accruals (partner_id, occurred_at)",
+        "ON ledger_accruals (partner_id, occurred_at, recorded_at, amount)",
+        "CREATE INDEX IF NOT EXISTS ledger_accruals_by_availability "
+        "ON ledger_accruals (partner_id, available_at)",
         "CREATE TABLE IF NOT EXISTS ledger_reversals (reversal_id TEXT PRIMARY KEY, "
         "accrual_id TEXT NOT NULL, partner_id TEXT NOT NULL, amount BIGINT NOT NULL, "
         "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS ledger_reversals_by_partner "
-        "ON ledger_reversals (partner_id, occurred_at)",
+        "ON ledger_reversals (partner_id, occurred_at, recorded_at, amount)",
         "CREATE INDEX IF NOT EXISTS ledger_reversals_by_accrual ON ledger_reversals (accrual_id)",
         "CREATE TABLE IF NOT EXISTS ledger_payouts (payout_id TEXT PRIMARY KEY, "
         "seq BIGINT NOT NULL, partner_id TEXT NOT NULL, currency TEXT NOT NULL, "
-        "run_id TEXT NOT NULL, amount BIGINT NOT NULL, status TEXT NOT NULL, "
+        "run_id TEXT NOT NULL, amount BIGINT NOT NULL, accrual_total BIGINT NOT NULL, "
+        "reversal_total BIGINT NOT NULL, status TEXT NOT NULL, "
         "occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, confirmed_at TEXT, "
         "confirmed_recorded_at TEXT, failed_at TEXT, failed_recorded_at TEXT, "
         "reference TEXT, reason TEXT)",
@@ -115,7 +119,8 @@ class Ledger(Projection):
         amount = to_minor(event.amount)
         cursor.execute(
             "INSERT INTO ledger_payouts (payout_id, seq, partner_id, currency, run_id, amount, "
-            "status, occurred_at, recorded_at) SELECT ?, ?, partner_id, currency, ?, ?, "
+            "accrual_total, reversal_total, status, occurred_at, recorded_at) "
+            "SELECT ?, ?, partner_id, currency, ?, ?, 0, 0, "
             "'in_payout', ?, ? FROM statement_totals WHERE account_id = ?",
             (payout, position, str(event.run_id), amount, iso(event.occurred_at),
              iso(event.timestamp), str(event.originator_id)),
@@ -126,6 +131,15 @@ class Ledger(Projection):
         for reversal_id in event.reversal_ids:
             cursor.execute("INSERT INTO ledger_payout_reversals (payout_id, reversal_id) "
                            "VALUES (?, ?)", (payout, str(reversal_id)))
+        cursor.execute(
+            "UPDATE ledger_payouts SET accrual_total = (SELECT COALESCE(SUM(a.amount), 0) "
+            "FROM ledger_payout_accruals pa JOIN ledger_accruals a "
+            "ON a.accrual_id = pa.accrual_id WHERE pa.payout_id = ?), "
+            "reversal_total = (SELECT COALESCE(SUM(r.amount), 0) "
+            "FROM ledger_payout_reversals pr JOIN ledger_reversals r "
+            "ON r.reversal_id = pr.reversal_id WHERE pr.payout_id = ?) WHERE payout_id = ?",
+            (payout, payout, payout),
+        )
         self._statement(event, position, cursor, payout, "payout", -amount,
                         ("payout_run", str(event.run_id)))
 
@@ -162,9 +176,11 @@ class Ledger(Projection):
         )
 
 
+# The cost is proportional to the partner's payouts and still-pending accruals, not to its
+# history: totals come from covering indexes and each payout's own accrual and reversal sums.
 BALANCE_SQL = """
 WITH vp AS (
-  SELECT payout_id, amount,
+  SELECT payout_id, amount, accrual_total, reversal_total,
     CASE WHEN failed_at IS NOT NULL AND failed_at <= :as_of AND failed_recorded_at <= :known_at
            THEN 'failed'
          WHEN confirmed_at IS NOT NULL AND confirmed_at <= :as_of
@@ -173,36 +189,33 @@ WITH vp AS (
   FROM ledger_payouts
   WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at
 ), active AS (
-  SELECT payout_id, amount, st FROM vp WHERE st <> 'failed'
-), acc AS (
-  SELECT a.accrual_id, a.amount, a.available_at,
-    CASE WHEN EXISTS (SELECT 1 FROM ledger_payout_accruals pa
-                      JOIN active ON active.payout_id = pa.payout_id
-                      WHERE pa.accrual_id = a.accrual_id) THEN 1 ELSE 0 END AS in_payout
-  FROM ledger_accruals a
-  WHERE a.partner_id = :partner AND a.occurred_at <= :as_of AND a.recorded_at <= :known_at
-), rev AS (
-  SELECT r.reversal_id, r.accrual_id, r.amount,
-    CASE WHEN EXISTS (SELECT 1 FROM ledger_payout_reversals pr
-                      JOIN active ON active.payout_id = pr.payout_id
-                      WHERE pr.reversal_id = r.reversal_id) THEN 1 ELSE 0 END AS netted
-  FROM ledger_reversals r
-  WHERE r.partner_id = :partner AND r.occurred_at <= :as_of AND r.recorded_at <= :known_at
+  SELECT payout_id, amount, accrual_total, reversal_total, st FROM vp WHERE st <> 'failed'
+), pend AS (
+  SELECT a.accrual_id, a.amount FROM ledger_accruals a
+  WHERE a.partner_id = :partner AND a.available_at > :as_of AND a.occurred_at <= :as_of
+    AND a.recorded_at <= :known_at
+    AND NOT EXISTS (SELECT 1 FROM ledger_payout_accruals pa
+                    JOIN active ON active.payout_id = pa.payout_id
+                    WHERE pa.accrual_id = a.accrual_id)
 )
 SELECT
-  (SELECT COALESCE(SUM(amount), 0) FROM acc) AS earned,
-  (SELECT COALESCE(SUM(amount), 0) FROM rev) AS reversed,
+  (SELECT COALESCE(SUM(amount), 0) FROM ledger_accruals
+     WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at)
+     AS earned,
+  (SELECT COALESCE(SUM(amount), 0) FROM ledger_reversals
+     WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at)
+     AS reversed,
   (SELECT COALESCE(SUM(amount), 0) FROM active WHERE st = 'in_payout') AS in_payout,
   (SELECT COALESCE(SUM(amount), 0) FROM active WHERE st = 'paid') AS paid,
-  (SELECT COALESCE(SUM(amount), 0) FROM acc
-     WHERE in_payout = 0 AND available_at > :as_of) AS pending_gross,
-  (SELECT COALESCE(SUM(amount), 0) FROM acc
-     WHERE in_payout = 0 AND available_at <= :as_of) AS available_gross,
-  (SELECT COALESCE(SUM(rev.amount), 0) FROM rev JOIN acc ON acc.accrual_id = rev.accrual_id
-     WHERE rev.netted = 0 AND acc.in_payout = 0 AND acc.available_at > :as_of) AS pending_rev,
-  (SELECT COALESCE(SUM(rev.amount), 0) FROM rev LEFT JOIN acc ON acc.accrual_id = rev.accrual_id
-     WHERE rev.netted = 0 AND (acc.accrual_id IS NULL OR acc.in_payout = 1
-                               OR acc.available_at <= :as_of)) AS available_rev
+  (SELECT COALESCE(SUM(accrual_total), 0) FROM active) AS active_accruals,
+  (SELECT COALESCE(SUM(reversal_total), 0) FROM active) AS active_reversals,
+  (SELECT COALESCE(SUM(amount), 0) FROM pend) AS pending_gross,
+  (SELECT COALESCE(SUM(r.amount), 0) FROM ledger_reversals r
+     JOIN pend ON pend.accrual_id = r.accrual_id
+     WHERE r.occurred_at <= :as_of AND r.recorded_at <= :known_at
+       AND NOT EXISTS (SELECT 1 FROM ledger_payout_reversals pr
+                       JOIN active ON active.payout_id = pr.payout_id
+                       WHERE pr.reversal_id = r.reversal_id)) AS pending_rev
 """
 
 
@@ -242,17 +255,19 @@ def balances(cursor: Cursor, partner_id: str, as_of: datetime,
     cursor.execute(statement, params)
     row = cursor.fetchone()
     assert row is not None
-    figures = {key: int(row[key]) for key in (
-        "earned", "reversed", "in_payout", "paid", "pending_gross", "available_gross",
-        "pending_rev", "available_rev")}
+    f = {key: int(row[key]) for key in (
+        "earned", "reversed", "in_payout", "paid", "active_accruals", "active_reversals",
+        "pending_gross", "pending_rev")}
+    open_gross = f["earned"] - f["active_accruals"]  # accruals in no live payout
+    open_reversals = f["reversed"] - f["active_reversals"]  # reversals no live payout netted
     return [MinorBalances(
         currency=currencies[0],
-        earned=figures["earned"],
-        reversed=figures["reversed"],
-        pending=figures["pending_gross"] - figures["pending_rev"],
-        available=figures["available_gross"] - figures["available_rev"],
-        in_payout=figures["in_payout"],
-        paid=figures["paid"],
+        earned=f["earned"],
+        reversed=f["reversed"],
+        pending=f["pending_gross"] - f["pending_rev"],
+        available=(open_gross - f["pending_gross"]) - (open_reversals - f["pending_rev"]),
+        in_payout=f["in_payout"],
+        paid=f["paid"],
     )]
 
 
