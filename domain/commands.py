@@ -7,7 +7,8 @@ HTTP bodies and Kafka messages both become these; the handlers in `domain.handle
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -164,3 +165,27 @@ class ConfirmPayout(Command):
 class FailPayout(Command):
     payout_id: UUID
     reason: str
+
+
+@dataclass(frozen=True)
+class SignRoyaltyAgreement(Command):
+    id: UUID
+    partner_id: UUID
+    currency: str
+    schedule: tuple[tuple[Decimal | None, Decimal], ...]
+    minimum_per_quarter: Money | None
+    starts_on: date
+
+
+@dataclass(frozen=True)
+class ReportRoyalty(Command):
+    agreement_id: UUID
+    period: str
+    gross_sales: Money
+    returns: Money
+
+
+@dataclass(frozen=True)
+class CloseRoyaltyQuarter(Command):
+    agreement_id: UUID
+    quarter: str

@@ -57,7 +57,8 @@ def handles(command_type: type[c.Command]) -> Callable[[Handler], Handler]:
 def touches(command: c.Command) -> list[UUID]:
     """Aggregate ids a command will load, so a batch can fetch most of them at once."""
     ids: list[UUID] = []
-    for name in ("id", "plan_id", "partner_id", "deal_id", "referral_id", "payout_id"):
+    for name in ("id", "plan_id", "partner_id", "deal_id", "referral_id", "payout_id",
+                 "agreement_id"):
         value = getattr(command, name, None)
         if isinstance(value, UUID):
             ids.append(value)
@@ -187,4 +188,4 @@ def terminate_partner(
 
 
 # The earning handlers register themselves on import; they need the names above.
-from domain import earning  # noqa: E402, F401
+from domain import earning, royalty_handlers  # noqa: E402, F401

@@ -1,0 +1,123 @@
+"""Handlers of the royalty commands: agreements, reports and quarter closes, on the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from domain import commands as c
+from domain.accounts import PartnerAccount, entry_id
+from domain.earning import account_of, plan_of
+from domain.errors import CurrencyMismatch
+from domain.handlers import Aggregates, check_new_id, handles
+from domain.money import Money
+from domain.partners import Partner
+from domain.plans import Plan, PlanVersion
+from domain.royalties import Bracket, RoyaltyAgreement, check_schedule
+
+
+@handles(c.SignRoyaltyAgreement)
+def sign(command: c.SignRoyaltyAgreement, aggregates: Aggregates,
+         occurred_at: datetime) -> RoyaltyAgreement:
+    check_new_id(aggregates, command.id)
+    partner = aggregates.get(Partner, command.partner_id)
+    partner.check_active("sign royalty agreements")
+    plan, _ = plan_of(partner, aggregates, occurred_at)
+    if command.currency != plan.currency:
+        raise CurrencyMismatch(
+            f"The agreement is in {command.currency}; this partner is paid in {plan.currency}.",
+            expected_currency=plan.currency)
+    schedule = [Bracket(up_to, rate) for up_to, rate in command.schedule]
+    check_schedule(schedule)
+    minimum = command.minimum_per_quarter
+    if minimum is not None and minimum.currency != command.currency:
+        raise CurrencyMismatch("minimum_per_quarter must be in the agreement currency.",
+                               expected_currency=command.currency)
+    agreement = RoyaltyAgreement(
+        id=command.id, partner_id=partner.id, currency=command.currency,
+        schedule=[[str(b.up_to) if b.up_to is not None else None, str(b.rate)]
+                  for b in schedule],
+        minimum_per_quarter=minimum, starts_on=command.starts_on, occurred_at=occurred_at,
+    )
+    aggregates.add(agreement)
+    return agreement
+
+
+def _post(account: PartnerAccount, agreement: RoyaltyAgreement, plan: Plan,
+          version: PlanVersion, key: str, source_type: str, source_id: str, basis: Money,
+          amount: Money, rate: Decimal, occurred_at: datetime) -> None:
+    """A positive difference accrues; a negative one reverses the key's first accrual."""
+    if amount.amount > 0:
+        account.accrue(source_type=source_type, source_id=source_id, basis=basis,
+                       amount=amount, base_rate=rate, tier="", tier_bonus=Decimal(0),
+                       plan_id=plan.id, plan_version=version.number,
+                       hold_days=version.terms.hold_days, occurred_at=occurred_at)
+    elif amount.amount < 0:
+        target = agreement.ledger_id(key) or next(
+            (agreement.ledger_id(k) for k in agreement.ledger_ids), None)
+        assert target is not None, "a reduction always follows an accrual"
+        account.reverse(accrual_id=target, source_type=source_type, source_id=source_id,
+                        amount=Money(-amount.amount, amount.currency), rate=rate,
+                        plan_id=plan.id, plan_version=version.number,
+                        occurred_at=occurred_at)
+
+
+def _marginal_rate(agreement: RoyaltyAgreement, net: Decimal) -> Decimal:
+    for bracket in agreement.schedule:
+        if bracket.up_to is None or net <= bracket.up_to:
+            return bracket.rate
+    return agreement.schedule[-1].rate
+
+
+@handles(c.ReportRoyalty)
+def report(command: c.ReportRoyalty, aggregates: Aggregates,
+           occurred_at: datetime) -> RoyaltyAgreement:
+    agreement = aggregates.get(RoyaltyAgreement, command.agreement_id)
+    partner = aggregates.get(Partner, agreement.partner_id)
+    partner.check_active("accrue royalties")
+    plan, version = plan_of(partner, aggregates, occurred_at)
+    difference = agreement.check_report(command.period, command.gross_sales, command.returns)
+    account = account_of(partner, plan.currency, aggregates)
+    number = agreement.report_count + 1
+    source_id = f"{agreement.id}:{command.period}:{number}"
+    net = command.gross_sales.amount - command.returns.amount
+    year_net = agreement.year_net(agreement.year_of(command.period), (command.period, net))
+    rate = _marginal_rate(agreement, year_net)
+    accrual_id = (entry_id("accrual", "royalty_report", source_id)
+                  if difference.amount > 0 else None)
+    agreement.report(command.period, command.gross_sales, command.returns, accrual_id,
+                     occurred_at)
+    _post(account, agreement, plan, version, command.period, "royalty_report", source_id,
+          Money(net, agreement.currency), difference, rate, occurred_at)
+    quarter = agreement.quarter_of(command.period)
+    if agreement.is_closed(quarter):
+        top_up = agreement.top_up_difference(quarter)
+        if top_up.amount != 0:
+            top_up_source = f"{agreement.id}:{quarter}:{number}"
+            top_up_id = (entry_id("accrual", "royalty_quarter", top_up_source)
+                         if top_up.amount > 0 else None)
+            agreement.adjust_top_up(quarter, top_up_id, occurred_at)
+            _post(account, agreement, plan, version, quarter, "royalty_quarter",
+                  top_up_source, top_up, top_up, Decimal(1), occurred_at)
+    return agreement
+
+
+@handles(c.CloseRoyaltyQuarter)
+def close_quarter(command: c.CloseRoyaltyQuarter, aggregates: Aggregates,
+                  occurred_at: datetime) -> RoyaltyAgreement:
+    agreement = aggregates.get(RoyaltyAgreement, command.agreement_id)
+    top_up = agreement.check_close(command.quarter)
+    if top_up is None:
+        return agreement  # closed already: nothing changes
+    partner = aggregates.get(Partner, agreement.partner_id)
+    if top_up.amount > 0:
+        partner.check_active("accrue a royalty top-up")
+    plan, version = plan_of(partner, aggregates, occurred_at)
+    source_id = f"{agreement.id}:{command.quarter}:close"
+    accrual_id = entry_id("accrual", "royalty_quarter", source_id) if top_up.amount > 0 else None
+    agreement.close_quarter(command.quarter, accrual_id, occurred_at)
+    if top_up.amount > 0:
+        account = account_of(partner, plan.currency, aggregates)
+        _post(account, agreement, plan, version, command.quarter, "royalty_quarter",
+              source_id, top_up, top_up, Decimal(1), occurred_at)
+    return agreement
