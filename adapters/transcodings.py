@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -99,6 +100,19 @@ class LedgerAsDict(Transcoding):
         return Ledger(data["accruals"], data["reversals"], data["payouts"])
 
 
+class DateAsISO(Transcoding):
+    """Calendar dates (an agreement's start) as YYYY-MM-DD."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
 TRANSCODINGS: tuple[Transcoding, ...] = (
-    MoneyAsDict(), PlanTermsAsDict(), SetAsList(), LedgerAsDict(),
+    MoneyAsDict(), PlanTermsAsDict(), SetAsList(), LedgerAsDict(), DateAsISO(),
 )

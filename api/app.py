@@ -10,7 +10,17 @@ from flask_smorest import Api
 from adapters.settings import Settings
 from api import auth, errors
 from api.metrics import Metrics
-from api.routes import billing, deals, ops, partners, payouts, plans, referrals, standing
+from api.routes import (
+    billing,
+    deals,
+    ops,
+    partners,
+    payouts,
+    plans,
+    referrals,
+    royalties,
+    standing,
+)
 from api.schemas.common import ProblemSchema
 from api.services import Services, build_services
 
@@ -60,7 +70,7 @@ def create_app(
 
     api = PartnerLedgerApi(app)
     for blueprint in (ops.blp, plans.blp, partners.blp, deals.blp, referrals.blp, billing.blp,
-                      standing.blp, payouts.blp):
+                      standing.blp, payouts.blp, royalties.blp):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     return app
