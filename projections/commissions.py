@@ -197,7 +197,8 @@ class Page:
     next_seq: int | None
 
 
-def _page(cursor: Cursor, limit: int) -> Page:
+def page_of(cursor: Cursor, limit: int) -> Page:
+    """The rows fetched with LIMIT limit + 1, as a page and the cursor of the next."""
     rows = cursor.fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -240,7 +241,7 @@ def list_deals(cursor: Cursor, partner_id: str, status: str | None, after_seq: i
         "ORDER BY seq LIMIT ?",
         [partner_id, after_seq, *params, limit + 1],
     )
-    return _page(cursor, limit)
+    return page_of(cursor, limit)
 
 
 def referral_status(row: Row, now: datetime) -> str:
@@ -265,7 +266,7 @@ def list_referrals(cursor: Cursor, partner_id: str, status: str | None, after_se
         "ORDER BY seq LIMIT ?",
         [partner_id, after_seq, *params, limit + 1],
     )
-    return _page(cursor, limit)
+    return page_of(cursor, limit)
 
 
 def open_deals_past_window(cursor: Cursor, now: datetime, limit: int) -> list[str]:

@@ -7,15 +7,14 @@ few aggregate queries over these tables, applying the same rule as `domain.ledge
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.sql import Cursor, Row
+from adapters.sql import Cursor
 from domain.accounts import PartnerAccount
 from projections.base import Projection, on
-from projections.commissions import iso
+from projections.commissions import Page, iso, page_of
 from projections.money import to_minor
 
 
@@ -271,34 +270,24 @@ def balances(cursor: Cursor, partner_id: str, as_of: datetime,
     )]
 
 
-@dataclass(frozen=True)
-class StatementPage:
-    rows: Sequence[Row]
-    next_seq: int | None
-
-
-def statement_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> StatementPage:
+def statement_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> Page:
     """A partner's statement in the order the entries were recorded."""
-    cursor.execute(
-        "SELECT * FROM statement WHERE partner_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        (partner_id, after_seq, limit + 1),
-    )
-    rows = cursor.fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return StatementPage(rows, int(rows[-1]["seq"]) if more else None)
+    return _partner_page(cursor, "statement", partner_id, after_seq, limit)
 
 
-def payouts_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> StatementPage:
+def payouts_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> Page:
     """A partner's payouts, oldest first."""
+    return _partner_page(cursor, "ledger_payouts", partner_id, after_seq, limit)
+
+
+def _partner_page(cursor: Cursor, table: str, partner_id: str, after_seq: int,
+                  limit: int) -> Page:
     cursor.execute(
-        "SELECT * FROM ledger_payouts WHERE partner_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        f"SELECT * FROM {table} WHERE partner_id = ? AND seq > ? "  # noqa: S608 - constant
+        "ORDER BY seq LIMIT ?",
         (partner_id, after_seq, limit + 1),
     )
-    rows = cursor.fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return StatementPage(rows, int(rows[-1]["seq"]) if more else None)
+    return page_of(cursor, limit)
 
 
 def partners_with_accounts(cursor: Cursor) -> list[str]:
