@@ -105,7 +105,8 @@ class RoyaltyAgreement(Aggregate):
         self.starts_on = starts_on
         self.signed_at = occurred_at
         self.reports: dict[str, list[str]] = {}  # period -> [gross, returns] (latest)
-        self.ledger_ids: dict[str, str] = {}  # period or quarter -> its first accrual (hex)
+        # period or quarter -> [[accrual hex, amount not yet reversed], ...] in order
+        self.open_accruals: dict[str, list[list[str]]] = {}
         self.accrued: dict[str, str] = {}  # period -> royalty accrued for it so far
         self.top_ups: dict[str, str] = {}  # closed quarter -> top-up accrued so far
         self.report_count = 0
@@ -175,22 +176,52 @@ class RoyaltyAgreement(Aggregate):
         return self.royalty_difference(period, gross.amount - returns.amount)
 
     def report(self, period: str, gross: Money, returns: Money, accrual_id: UUID | None,
-               occurred_at: datetime) -> Money:
-        """Records a report and the royalty difference it accrued (under `accrual_id`)."""
+               reductions: list[tuple[UUID, Decimal]], occurred_at: datetime) -> Money:
+        """Records a report with the accrual or the reversals its difference became."""
         difference = self.check_report(period, gross, returns)
-        self._reported(period, gross, returns, difference, accrual_id, occurred_at)
+        self._reported(period, gross, returns, difference, accrual_id,
+                       [[i.hex, str(a)] for i, a in reductions], occurred_at)
         return difference
 
-    def ledger_id(self, key: str) -> UUID | None:
-        """The first accrual of a period or quarter, which later reductions reverse."""
-        value = self.ledger_ids.get(key)
-        return UUID(value) if value else None
+    def reduction_plan(self, key: str, amount: Decimal) -> list[tuple[UUID, Decimal]]:
+        """Which accruals a reduction of `amount` reverses, and by how much: the key's own
+        newest first, then (for a month) the other months of its agreement year, newest
+        first, never more than an accrual has left."""
+        keys = [key]
+        if _PERIOD.match(key):
+            year = self.year_of(key)
+            keys += sorted((p for p in self.open_accruals
+                            if p != key and _PERIOD.match(p) and self.year_of(p) == year),
+                           reverse=True)
+        plan: list[tuple[UUID, Decimal]] = []
+        left = amount
+        for candidate in keys:
+            for accrual_hex, remaining in reversed(self.open_accruals.get(candidate, [])):
+                piece = min(left, Decimal(remaining))
+                if piece > 0:
+                    plan.append((UUID(accrual_hex), piece))
+                    left -= piece
+                if left == 0:
+                    return plan
+        if left > 0:
+            raise AssertionError("a reduction can never exceed what the year accrued")
+        return plan
+
+    def _book(self, key: str, accrual_id: UUID | None, amount: Decimal,
+              reductions: list[list[str]]) -> None:
+        if accrual_id is not None:
+            self.open_accruals.setdefault(key, []).append([accrual_id.hex, str(amount)])
+        for accrual_hex, piece in reductions:
+            for rows in self.open_accruals.values():
+                for row in rows:
+                    if row[0] == accrual_hex:
+                        row[1] = str(Decimal(row[1]) - Decimal(piece))
 
     @event("Reported")
     def _reported(self, period: str, gross: Money, returns: Money, royalty: Money,
-                  accrual_id: UUID | None, occurred_at: datetime) -> None:
-        if accrual_id is not None and period not in self.ledger_ids:
-            self.ledger_ids[period] = accrual_id.hex
+                  accrual_id: UUID | None, reductions: list[list[str]],
+                  occurred_at: datetime) -> None:
+        self._book(period, accrual_id, royalty.amount, reductions)
         self.reports[period] = [str(gross.amount), str(returns.amount)]
         self.accrued[period] = str(Decimal(self.accrued.get(period, "0")) + royalty.amount)
         self.report_count += 1
@@ -208,7 +239,7 @@ class RoyaltyAgreement(Aggregate):
         return self.top_up_difference(quarter)
 
     def close_quarter(self, quarter: str, accrual_id: UUID | None,
-                      occurred_at: datetime) -> Money | None:
+                      occurred_at: datetime) -> Money | None:  # a top-up is never negative
         """Tops the quarter up to the minimum; closing again changes nothing (None)."""
         top_up = self.check_close(quarter)
         if top_up is not None:
@@ -216,20 +247,19 @@ class RoyaltyAgreement(Aggregate):
         return top_up
 
     def adjust_top_up(self, quarter: str, accrual_id: UUID | None,
-                      occurred_at: datetime) -> None:
+                      reductions: list[tuple[UUID, Decimal]], occurred_at: datetime) -> None:
         """After a restatement in a closed quarter, keeps royalties plus top-up at the minimum."""
-        self._top_up_adjusted(quarter, self.top_up_difference(quarter), accrual_id, occurred_at)
+        self._top_up_adjusted(quarter, self.top_up_difference(quarter), accrual_id,
+                              [[i.hex, str(a)] for i, a in reductions], occurred_at)
 
     @event("QuarterClosed")
     def _quarter_closed(self, quarter: str, top_up: Money, accrual_id: UUID | None,
                         occurred_at: datetime) -> None:
         self.top_ups[quarter] = str(top_up.amount)
-        if accrual_id is not None:
-            self.ledger_ids.setdefault(quarter, accrual_id.hex)
+        self._book(quarter, accrual_id, top_up.amount, [])
 
     @event("TopUpAdjusted")
     def _top_up_adjusted(self, quarter: str, difference: Money, accrual_id: UUID | None,
-                         occurred_at: datetime) -> None:
+                         reductions: list[list[str]], occurred_at: datetime) -> None:
         self.top_ups[quarter] = str(Decimal(self.top_ups[quarter]) + difference.amount)
-        if accrual_id is not None:
-            self.ledger_ids.setdefault(quarter, accrual_id.hex)
+        self._book(quarter, accrual_id, difference.amount, reductions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from domain import commands as c
 from domain.accounts import PartnerAccount, entry_id
@@ -43,23 +44,30 @@ def sign(command: c.SignRoyaltyAgreement, aggregates: Aggregates,
     return agreement
 
 
-def _post(account: PartnerAccount, agreement: RoyaltyAgreement, plan: Plan,
-          version: PlanVersion, key: str, source_type: str, source_id: str, basis: Money,
-          amount: Money, rate: Decimal, occurred_at: datetime) -> None:
-    """A positive difference accrues; a negative one reverses the key's first accrual."""
+def _post(account: PartnerAccount, plan: Plan, version: PlanVersion, source_type: str,
+          source_id: str, basis: Money, amount: Money, rate: Decimal,
+          reductions: list[tuple[UUID, Decimal]], occurred_at: datetime) -> None:
+    """A positive difference accrues; a negative one reverses the planned accruals."""
     if amount.amount > 0:
         account.accrue(source_type=source_type, source_id=source_id, basis=basis,
                        amount=amount, base_rate=rate, tier="", tier_bonus=Decimal(0),
                        plan_id=plan.id, plan_version=version.number,
                        hold_days=version.terms.hold_days, occurred_at=occurred_at)
-    elif amount.amount < 0:
-        target = agreement.ledger_id(key) or next(
-            (agreement.ledger_id(k) for k in agreement.ledger_ids), None)
-        assert target is not None, "a reduction always follows an accrual"
-        account.reverse(accrual_id=target, source_type=source_type, source_id=source_id,
-                        amount=Money(-amount.amount, amount.currency), rate=rate,
-                        plan_id=plan.id, plan_version=version.number,
+    for number, (accrual_id, piece) in enumerate(reductions, start=1):
+        account.reverse(accrual_id=accrual_id, source_type=source_type,
+                        source_id=f"{source_id}:{number}", amount=Money(piece, amount.currency),
+                        rate=rate, plan_id=plan.id, plan_version=version.number,
                         occurred_at=occurred_at)
+
+
+def _split(agreement: RoyaltyAgreement, key: str, source_type: str, source_id: str,
+           amount: Money) -> tuple[UUID | None, list[tuple[UUID, Decimal]]]:
+    """The new accrual's id, or the reversals a reduction becomes."""
+    if amount.amount > 0:
+        return entry_id("accrual", source_type, source_id), []
+    if amount.amount < 0:
+        return None, agreement.reduction_plan(key, -amount.amount)
+    return None, []
 
 
 def _marginal_rate(agreement: RoyaltyAgreement, net: Decimal) -> Decimal:
@@ -83,22 +91,22 @@ def report(command: c.ReportRoyalty, aggregates: Aggregates,
     net = command.gross_sales.amount - command.returns.amount
     year_net = agreement.year_net(agreement.year_of(command.period), (command.period, net))
     rate = _marginal_rate(agreement, year_net)
-    accrual_id = (entry_id("accrual", "royalty_report", source_id)
-                  if difference.amount > 0 else None)
+    accrual_id, reductions = _split(agreement, command.period, "royalty_report", source_id,
+                                    difference)
     agreement.report(command.period, command.gross_sales, command.returns, accrual_id,
-                     occurred_at)
-    _post(account, agreement, plan, version, command.period, "royalty_report", source_id,
-          Money(net, agreement.currency), difference, rate, occurred_at)
+                     reductions, occurred_at)
+    _post(account, plan, version, "royalty_report", source_id, Money(net, agreement.currency),
+          difference, rate, reductions, occurred_at)
     quarter = agreement.quarter_of(command.period)
     if agreement.is_closed(quarter):
         top_up = agreement.top_up_difference(quarter)
         if top_up.amount != 0:
             top_up_source = f"{agreement.id}:{quarter}:{number}"
-            top_up_id = (entry_id("accrual", "royalty_quarter", top_up_source)
-                         if top_up.amount > 0 else None)
-            agreement.adjust_top_up(quarter, top_up_id, occurred_at)
-            _post(account, agreement, plan, version, quarter, "royalty_quarter",
-                  top_up_source, top_up, top_up, Decimal(1), occurred_at)
+            top_up_id, top_up_reductions = _split(agreement, quarter, "royalty_quarter",
+                                                  top_up_source, top_up)
+            agreement.adjust_top_up(quarter, top_up_id, top_up_reductions, occurred_at)
+            _post(account, plan, version, "royalty_quarter", top_up_source, top_up, top_up,
+                  Decimal(1), top_up_reductions, occurred_at)
     return agreement
 
 
@@ -118,6 +126,6 @@ def close_quarter(command: c.CloseRoyaltyQuarter, aggregates: Aggregates,
     agreement.close_quarter(command.quarter, accrual_id, occurred_at)
     if top_up.amount > 0:
         account = account_of(partner, plan.currency, aggregates)
-        _post(account, agreement, plan, version, command.quarter, "royalty_quarter",
-              source_id, top_up, top_up, Decimal(1), occurred_at)
+        _post(account, plan, version, "royalty_quarter", source_id, top_up, top_up,
+              Decimal(1), [], occurred_at)
     return agreement

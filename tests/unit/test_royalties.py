@@ -143,3 +143,29 @@ def test_the_year_always_accrues_the_schedule_on_its_net_sales(
     reversed_ = sum((m.amount for m in amounts(ledger, "Reversed", "royalty_report")),
                     Decimal(0))
     assert accrued - reversed_ == expected.amount
+    assert_no_accrual_over_reversed(ledger)
+
+
+def assert_no_accrual_over_reversed(ledger: MemoryLedger) -> None:
+    """Every reversal names an accrual, and none is reversed by more than it accrued."""
+    accrued = {e.accrual_id: e.amount.amount for e in ledger.of_type("Accrued")}
+    taken: dict[uuid.UUID, Decimal] = {}
+    for reversal in ledger.of_type("Reversed"):
+        taken[reversal.accrual_id] = taken.get(reversal.accrual_id, Decimal(0)) + \
+            reversal.amount.amount
+    assert all(taken[i] <= accrued[i] for i in taken)
+
+
+def test_a_restatement_reverses_across_the_year_never_more_than_an_accrual(
+    ledger: MemoryLedger,
+) -> None:
+    pid = partner(ledger)
+    agreement = uuid.uuid4()
+    steep = ((Decimal("1000"), Decimal("0.10")), (None, Decimal("0.50")))
+    ledger.run(c.SignRoyaltyAgreement(T0, agreement, pid, "USD", steep, None,
+                                      date(2026, 1, 1)), T0)
+    report(ledger, agreement, "2026-01", "1000.00")  # 100.00
+    report(ledger, agreement, "2026-02", "1000.00")  # 500.00 (above the first bracket)
+    report(ledger, agreement, "2026-01", "0.00")  # year 1,000: 100.00 total, so -500.00
+    assert amounts(ledger, "Reversed", "royalty_report") == [usd("100.00"), usd("400.00")]
+    assert_no_accrual_over_reversed(ledger)
