@@ -9,10 +9,10 @@ from uuid import UUID, uuid4
 from flask import Response
 from flask_smorest import Blueprint
 
-from api.auth import allow, check_acting_for, check_partner_access, principal
+from api.auth import allow, check_acting_for, check_partner_access
 from api.commanding import json_response, run_command, services, wait_for_position
-from api.errors import ApiProblem
-from api.schemas.common import CommandSchema, ReadQuerySchema, decode_cursor, encode_cursor
+from api.reads import partner_page, scoped_row
+from api.schemas.common import CommandSchema, ReadQuerySchema
 from api.schemas.earning import (
     CloseWonSchema,
     DealListSchema,
@@ -127,14 +127,8 @@ def close_lost(body: dict[str, Any], deal_id: UUID) -> Response:
 def get_deal(query: dict[str, Any], deal_id: UUID) -> Response:
     """One deal. A partner key sees its own deals only."""
     wait_for_position(query["min_position"])
-    svc = services()
-    with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get("commissions").position(cursor)
-        row = find_deal(cursor, str(deal_id))
-    caller = principal()
-    if row is None or (caller.role == "partner" and row["partner_id"] != str(caller.partner_id)):
-        raise ApiProblem(404, "not-found", f"No deal with id {deal_id}.")
-    return json_response({**deal_row_json(row, svc.app.clock()), "position": position})
+    row, position = scoped_row("commissions", find_deal, str(deal_id), "deal")
+    return json_response({**deal_row_json(row, services().app.clock()), "position": position})
 
 
 @blp.route("/partners/<uuid:partner_id>/deals", methods=["GET"])
@@ -145,15 +139,5 @@ def partner_deals(query: dict[str, Any], partner_id: UUID) -> Response:
     """A partner's deals, oldest first, optionally by status."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
-    svc = services()
-    now = svc.app.clock()
-    with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get("commissions").position(cursor)
-        page = list_deals(cursor, str(partner_id), query["status"],
-                          decode_cursor(query["cursor"]), query["limit"], now)
-    return json_response({
-        "items": [deal_row_json(row, now) for row in page.rows],
-        "next_cursor": encode_cursor(page.next_seq),
-        "position": position,
-    })
-
+    return json_response(partner_page("commissions", str(partner_id), query, list_deals,
+                                      deal_row_json))

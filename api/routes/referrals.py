@@ -9,10 +9,10 @@ from uuid import UUID, uuid4
 from flask import Response
 from flask_smorest import Blueprint
 
-from api.auth import allow, check_acting_for, check_partner_access, principal
+from api.auth import allow, check_acting_for, check_partner_access
 from api.commanding import json_response, run_command, services, wait_for_position
-from api.errors import ApiProblem
-from api.schemas.common import ReadQuerySchema, decode_cursor, encode_cursor
+from api.reads import partner_page, scoped_row
+from api.schemas.common import ReadQuerySchema
 from api.schemas.earning import (
     ConvertSchema,
     RecordReferralSchema,
@@ -91,14 +91,9 @@ def convert(body: dict[str, Any], referral_id: UUID) -> Response:
 def get_referral(query: dict[str, Any], referral_id: UUID) -> Response:
     """One referral. A partner key sees its own referrals only."""
     wait_for_position(query["min_position"])
-    svc = services()
-    with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get("commissions").position(cursor)
-        row = find_referral(cursor, str(referral_id))
-    caller = principal()
-    if row is None or (caller.role == "partner" and row["partner_id"] != str(caller.partner_id)):
-        raise ApiProblem(404, "not-found", f"No referral with id {referral_id}.")
-    return json_response({**referral_row_json(row, svc.app.clock()), "position": position})
+    row, position = scoped_row("commissions", find_referral, str(referral_id), "referral")
+    return json_response({**referral_row_json(row, services().app.clock()),
+                          "position": position})
 
 
 @blp.route("/partners/<uuid:partner_id>/referrals", methods=["GET"])
@@ -109,14 +104,5 @@ def partner_referrals(query: dict[str, Any], partner_id: UUID) -> Response:
     """A partner's referrals, oldest first, optionally by status."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
-    svc = services()
-    now = svc.app.clock()
-    with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get("commissions").position(cursor)
-        page = list_referrals(cursor, str(partner_id), query["status"],
-                              decode_cursor(query["cursor"]), query["limit"], now)
-    return json_response({
-        "items": [referral_row_json(row, now) for row in page.rows],
-        "next_cursor": encode_cursor(page.next_seq),
-        "position": position,
-    })
+    return json_response(partner_page("commissions", str(partner_id), query, list_referrals,
+                                      referral_row_json))
