@@ -200,16 +200,18 @@ class PartnerLedger(Application[UUID]):
         self,
         commands: Sequence[Command],
         side_writes: Callable[[Outcome], Sequence[SideWrite]] | None = None,
-        batch_side_writes: Sequence[SideWrite] = (),
+        batch_writes: Callable[[BatchResult], Sequence[SideWrite]] | None = None,
     ) -> BatchResult:
         """Applies commands in order and saves every resulting event in one transaction.
 
-        `side_writes(outcome)` adds rows for an accepted command and `batch_side_writes`
-        rows for the whole batch, all in the same transaction as the events.
+        `side_writes(outcome)` adds rows for each command, accepted or refused (then
+        `outcome.error` is set), and `batch_writes(result)`, called once every command has
+        been handled, rows for the whole batch (first), all in the same transaction as the
+        events. Both are called again if the batch is retried after a version conflict.
         """
         for attempt in range(CONFLICT_RETRIES):
             try:
-                return self._execute_once(commands, side_writes, batch_side_writes)
+                return self._execute_once(commands, side_writes, batch_writes)
             except IntegrityError:
                 # Another writer saved one of our aggregates first: start again on fresh
                 # state, after a short random pause so that racing writers spread out.
@@ -224,37 +226,22 @@ class PartnerLedger(Application[UUID]):
         self,
         commands: Sequence[Command],
         side_writes: Callable[[Outcome], Sequence[SideWrite]] | None,
-        batch_side_writes: Sequence[SideWrite],
+        batch_writes: Callable[[BatchResult], Sequence[SideWrite]] | None,
     ) -> BatchResult:
         uow = UnitOfWork(self)
         uow.prefetch(i for command in commands for i in touches(command))
         result = BatchResult()
-        writes: list[SideWrite] = list(batch_side_writes)
+        writes: list[SideWrite] = []
         events: list[AggregateEvent] = []  # in command order, so the log reads as it happened
         now = self.clock()
         for command in commands:
-            outcome = Outcome(command)
-            uow.begin_command()
-            try:
-                outcome.aggregate = handle(command, uow, now)
-            except PartnerLedgerError as error:
-                if getattr(error, "keeps_events", False):
-                    # a refusal that is itself on the record (a deal conflict, for audit)
-                    kept = uow.new_events()
-                    events.extend(kept)
-                    outcome.events = [(e.originator_id, e.originator_version) for e in kept]
-                    uow.end_command()
-                else:
-                    uow.undo_command()
-                outcome.error = error
-            else:
-                new_events = uow.new_events()
-                uow.end_command()
-                events.extend(new_events)
-                outcome.events = [(e.originator_id, e.originator_version) for e in new_events]
-                if side_writes is not None:
-                    writes.extend(side_writes(outcome))
+            outcome, kept = self._handle_one(command, uow, now)
+            events.extend(kept)
+            if side_writes is not None:
+                writes.extend(side_writes(outcome))
             result.outcomes.append(outcome)
+        if batch_writes is not None:
+            writes[:0] = batch_writes(result)
         if not events:
             if writes:
                 self._write_only(writes)
@@ -279,6 +266,26 @@ class PartnerLedger(Application[UUID]):
         result.position = max(positions.values())
         self._snapshot(uow)
         return result
+
+    @staticmethod
+    def _handle_one(
+        command: Command, uow: UnitOfWork, now: Any
+    ) -> tuple[Outcome, list[AggregateEvent]]:
+        """Runs one command and returns the events it recorded; a refusal undoes it unless
+        the refusal is itself on record."""
+        outcome = Outcome(command)
+        uow.begin_command()
+        try:
+            outcome.aggregate = handle(command, uow, now)
+        except PartnerLedgerError as error:
+            outcome.error = error
+            if not getattr(error, "keeps_events", False):  # e.g. a deal conflict, for audit
+                uow.undo_command()
+                return outcome, []
+        kept = uow.new_events()
+        uow.end_command()
+        outcome.events = [(e.originator_id, e.originator_version) for e in kept]
+        return outcome, kept
 
     def _snapshot(self, uow: UnitOfWork) -> None:
         """Snapshots, from memory, the aggregates whose version crossed their interval, or

@@ -25,6 +25,11 @@ class Settings:
     inbound_topic: str = "partner.inbound"
     dlq_topic: str = "partner.inbound.dlq"
     events_topic: str = "partner.events"
+    consumer_group: str = "partnerledger-ingest"
+    topic_partitions: int = 6
+    ingest_batch_size: int = 1000
+    kafka_max_poll_interval_ms: int = 300_000
+    kafka_session_timeout_ms: int = 10_000
     min_position_timeout: float = 5.0
     follow_interval: float = 0.5
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -41,6 +46,13 @@ class Settings:
                 inbound_topic=env.get("PARTNERLEDGER_INBOUND_TOPIC", "partner.inbound"),
                 dlq_topic=env.get("PARTNERLEDGER_DLQ_TOPIC", "partner.inbound.dlq"),
                 events_topic=env.get("PARTNERLEDGER_EVENTS_TOPIC", "partner.events"),
+                consumer_group=env.get("PARTNERLEDGER_CONSUMER_GROUP", "partnerledger-ingest"),
+                topic_partitions=int(env.get("PARTNERLEDGER_TOPIC_PARTITIONS", "6")),
+                ingest_batch_size=int(env.get("PARTNERLEDGER_INGEST_BATCH_SIZE", "1000")),
+                kafka_max_poll_interval_ms=int(
+                    env.get("PARTNERLEDGER_KAFKA_MAX_POLL_INTERVAL_MS", "300000")),
+                kafka_session_timeout_ms=int(
+                    env.get("PARTNERLEDGER_KAFKA_SESSION_TIMEOUT_MS", "10000")),
                 min_position_timeout=float(env.get("PARTNERLEDGER_MIN_POSITION_TIMEOUT", "5")),
                 follow_interval=float(env.get("PARTNERLEDGER_FOLLOW_INTERVAL", "0.5")),
             )

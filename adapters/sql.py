@@ -150,15 +150,18 @@ class Database:
             for statement in statements:
                 cursor.execute(statement)
 
-    def select_streams(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every stored event of many aggregates in one query, by aggregate then version."""
+    def select_streams(self, originator_ids: Sequence[UUID],
+                       version: int | None = None) -> list[StoredEvent]:
+        """Every stored event (or only the one at `version`) of many aggregates in one
+        query, by aggregate then version."""
         if not originator_ids:
             return []
+        only = "" if version is None else f"AND originator_version = {int(version)} "
         with self.transaction(commit=False) as cursor:
             if self.dialect == "postgres":
                 cursor.execute(
                     "SELECT originator_id, originator_version, topic, state "  # noqa: S608
-                    f"FROM {self.events_table} WHERE originator_id = ANY(?) "
+                    f"FROM {self.events_table} WHERE originator_id = ANY(?) {only}"
                     "ORDER BY originator_id, originator_version",
                     (list(originator_ids),),
                 )
@@ -166,7 +169,7 @@ class Database:
                 marks = ",".join("?" * len(originator_ids))
                 cursor.execute(
                     "SELECT originator_id, originator_version, topic, state "  # noqa: S608
-                    f"FROM {self.events_table} WHERE originator_id IN ({marks}) "
+                    f"FROM {self.events_table} WHERE originator_id IN ({marks}) {only}"
                     "ORDER BY originator_id, originator_version",
                     [i.hex for i in originator_ids],
                 )

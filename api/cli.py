@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -13,10 +14,13 @@ from uuid import UUID
 import click
 from gunicorn.app.base import BaseApplication
 
+from adapters import kafka
 from adapters.clock import utc_now
 from adapters.settings import Settings
 from api.app import create_app
 from api.demo import DEMO_PARTNER_ID, load_demo
+from api.ingest import Ingestor
+from api.publish import Relay
 from api.services import Services, build_services
 from domain import commands as c
 from domain.partners import Partner
@@ -135,9 +139,7 @@ def projections_run(interval: float, batch_size: int, once: bool) -> None:
     svc = _services()
     for runner in svc.projections.runners:
         runner.batch_size = batch_size
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = _stop_on_signals()
     try:
         while True:
             position = svc.projections.catch_up()
@@ -203,6 +205,76 @@ def deals_expire(batch_size: int) -> None:
     finally:
         svc.close()
     click.echo(f"expired {expired} deal(s)")
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the current batch finishes, then the loop ends."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
+
+
+@main.command()
+@click.option("--batch-size", type=int, default=None,
+              help="Records per poll and transaction. Default: $PARTNERLEDGER_INGEST_BATCH_SIZE "
+              "or 1000.")
+def ingest(batch_size: int | None) -> None:
+    """Applies inbound Kafka messages exactly once until SIGTERM or SIGINT."""
+    settings = Settings.from_env()
+    if batch_size is not None:
+        settings = dataclasses.replace(settings, ingest_batch_size=batch_size)
+    stop = _stop_on_signals()
+    svc = build_services(settings)
+    try:
+        kafka.ensure_topics(settings, {settings.inbound_topic: settings.topic_partitions,
+                                       settings.dlq_topic: settings.topic_partitions})
+        consumer = kafka.consumer(settings)
+        producer = kafka.producer(settings, "partnerledger-dead-letters")
+        try:
+            Ingestor(svc, consumer, producer).run(stop)
+        finally:
+            consumer.close(autocommit=False)
+            producer.close(timeout=10)
+    finally:
+        svc.close()
+
+
+@main.command()
+@click.option("--batch-size", type=int, default=1000, show_default=True)
+def publish(batch_size: int) -> None:
+    """Relays every stored event to the events topic until SIGTERM or SIGINT."""
+    settings = Settings.from_env()
+    stop = _stop_on_signals()
+    svc = build_services(settings)
+    try:
+        kafka.ensure_topics(settings, {settings.events_topic: settings.topic_partitions})
+        producer = kafka.producer(settings, "partnerledger-relay")
+        tail = kafka.tail_reader(settings)
+        try:
+            Relay(svc, producer, tail, batch_size).run(stop)
+        finally:
+            producer.close(timeout=10)
+            tail.close()
+    finally:
+        svc.close()
+
+
+@main.command("dead-letters")
+@click.option("--limit", type=int, default=20, show_default=True)
+def dead_letters(limit: int) -> None:
+    """The newest dead letters: where each came from, and why."""
+    settings = Settings.from_env()
+    svc = build_services(settings)
+    try:
+        for letter in svc.inbox.dead_letters(limit):
+            click.echo(f"{letter['recorded_at']} {letter['topic']}:{letter['partition']}:"
+                       f"{letter['offset']} {letter['reason']} "
+                       f"id={letter['message_id'] or '-'} "
+                       f"{'published' if letter['published_at'] else 'pending'}: "
+                       f"{letter['detail']}")
+    finally:
+        svc.close()
 
 
 @main.command("demo")

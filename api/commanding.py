@@ -69,7 +69,7 @@ def run_command(
             return _replay(stored, fingerprint)
 
     def record(outcome: Any) -> list[Any]:
-        if key is None:
+        if key is None or outcome.error is not None:
             return []
         response = StoredResponse(fingerprint, status, present(outcome.aggregate), outcome.events)
         return [svc.idempotency.record(caller, key, response, svc.app.clock())]

@@ -2,14 +2,17 @@
 
 A message's `data` is the body of the matching HTTP command plus the ids the HTTP route
 carries in its path (`partner_id`, `deal_id`, `referral_id`, `agreement_id`, `payout_id`);
-a create carries its new `id`; `occurred_at` comes from the envelope. `payout_run.requested`
-joins when the ingestion worker, which knows the partners to pay, lands. Everything is
-validated by the same marshmallow schemas as HTTP, so both edges accept exactly the same
-commands.
+a create carries its new `id`; `occurred_at` comes from the envelope. A
+`payout_run.requested` without `as_of` pays what is available at the envelope's
+`occurred_at` (not at the moment it is consumed, so a replay means the same run); the
+ingestion worker fills in the partners to pay from the ledger read model, as HTTP does.
+Everything is validated by the same marshmallow schemas as HTTP, so both edges accept
+exactly the same commands.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.routes.payouts import RunSchema
 from api.routes.royalties import AgreementSchema, ReportSchema
 from api.schemas.common import CommandSchema, InputSchema
 from api.schemas.earning import (
@@ -51,10 +55,14 @@ class EnvelopeSchema(InputSchema):
 class BadMessage(Exception):
     """A message that cannot become a command; `reason` goes to the dead-letter headers."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, message_id: str | None = None,
+                 fingerprint: str | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        # known once the envelope is valid: a duplicate of a bad message is a duplicate too
+        self.message_id = message_id
+        self.fingerprint = fingerprint
 
 
 def _with(base: type[Schema], **extra: fields.Field[Any]) -> Schema:
@@ -160,6 +168,9 @@ TYPES: dict[str, MessageType] = {
               quarter=fields.String(required=True, validate=validate.Regexp(
                   r"^\d{4}-Q[1-4]$", error="A quarter like 2026-Q2."))),
         lambda d, at: c.CloseRoyaltyQuarter(at, d["agreement_id"], d["quarter"])),
+    "payout_run.requested": MessageType(
+        _with(RunSchema, id=_uuid()),
+        lambda d, at: c.RunPayouts(at, d["id"], d["as_of"] or at, ())),
     "payout.confirmed": MessageType(
         _with(CommandSchema, payout_id=_uuid(),
               reference=fields.String(required=True, validate=validate.Length(1, 200))),
@@ -180,6 +191,7 @@ class Message:
     message_id: str
     type: str
     command: c.Command
+    fingerprint: str  # the same message in another key order or spacing has the same one
 
 
 def decode(raw: bytes) -> Message:
@@ -194,15 +206,21 @@ def decode(raw: bytes) -> Message:
         envelope = ENVELOPE.load(document)
     except ValidationError as error:
         raise BadMessage("invalid", json.dumps(error.messages, sort_keys=True)) from None
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    found = hashlib.sha256(canonical.encode()).hexdigest()
+    message_id = envelope["message_id"]
     kind = TYPES.get(envelope["type"])
     if kind is None:
-        raise BadMessage("unknown-type", f"No message type {envelope['type']!r}.")
+        raise BadMessage("unknown-type", f"No message type {envelope['type']!r}.",
+                         message_id, found)
     try:
         data = kind.schema.load(envelope["data"])
     except ValidationError as error:
-        raise BadMessage("invalid", json.dumps(error.messages, sort_keys=True)) from None
+        raise BadMessage("invalid", json.dumps(error.messages, sort_keys=True),
+                         message_id, found) from None
     try:
         command = kind.build(data, envelope["occurred_at"])
     except Exception as error:
-        raise BadMessage("invalid", str(getattr(error, "detail", error))) from None
-    return Message(envelope["message_id"], envelope["type"], command)
+        raise BadMessage("invalid", str(getattr(error, "detail", error)),
+                         message_id, found) from None
+    return Message(message_id, envelope["type"], command, found)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from adapters.application import PartnerLedger
 from adapters.clock import Clock, utc_now
 from adapters.idempotency import IdempotencyStore
+from adapters.inbox import Inbox
 from adapters.keys import KeyStore
 from adapters.settings import Settings
 from adapters.sql import Database, setup_lock
@@ -29,6 +30,7 @@ class Services:
     keys: KeyStore
     idempotency: IdempotencyStore
     projections: Projections
+    inbox: Inbox
     follower: Follower | None = None
 
     def start_following(self) -> None:
@@ -58,11 +60,13 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
             ProjectionRunner(app, db, Commissions()),
             ProjectionRunner(app, db, Ledger()),
         ])
+        inbox = Inbox(db, settings.consumer_group)
         keys.setup()
         idempotency.setup()
+        inbox.setup()
         projections.setup()
     try:
         projections.catch_up()
     except Exception:
         log.exception("projections could not catch up on start")
-    return Services(settings, app, db, keys, idempotency, projections)
+    return Services(settings, app, db, keys, idempotency, projections, inbox)

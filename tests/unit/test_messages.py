@@ -63,6 +63,7 @@ CASES: list[tuple[str, dict[str, Any], type[c.Command]]] = [
      c.ReportRoyalty),
     ("royalty.quarter_closed", {"agreement_id": ID, "quarter": "2026-Q1"},
      c.CloseRoyaltyQuarter),
+    ("payout_run.requested", {"id": ID, "as_of": "2026-02-28T00:00:00+00:00"}, c.RunPayouts),
     ("payout.confirmed", {"payout_id": ID, "reference": "wire-1"}, c.ConfirmPayout),
     ("payout.failed", {"payout_id": ID, "reason": "bounced"}, c.FailPayout),
 ]
@@ -90,6 +91,13 @@ def test_values_are_typed_exactly_as_over_http() -> None:
     assert isinstance(signed, c.SignRoyaltyAgreement)
     assert signed.starts_on == date(2026, 1, 1)
     assert decode(envelope(*CASES[2][:2])).command.id == uuid.UUID(ID)  # type: ignore[attr-defined]
+
+
+def test_a_payout_run_without_as_of_pays_at_the_envelope_time() -> None:
+    run = decode(envelope("payout_run.requested", {"id": ID})).command
+    assert isinstance(run, c.RunPayouts)
+    assert run.as_of == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert run.partner_ids == ()
 
 
 @pytest.mark.parametrize(("raw", "reason"), [

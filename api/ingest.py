@@ -1,0 +1,352 @@
+"""`partnerledger ingest`: inbound Kafka messages applied exactly once, in batches.
+
+Each poll's records become commands that run in one transaction per batch, together with
+the next offset of every partition in the batch, the ids of the messages applied and the
+dead letters; when partitions are assigned the worker seeks to the offsets stored there.
+So a crash at any point either keeps a whole batch or none of it, and the redelivered
+records find their offsets already moved or their ids already known.
+
+A payout run needs the read model of who has earned, so it runs in a batch of its own
+after everything before it has been applied and projected. A message that cannot be
+applied (undecodable, invalid, unknown type, refused by a rule, or a different message
+reusing an id) is recorded as a dead letter in the same transaction, and published to the
+dead-letter topic afterwards; the partition moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+from adapters.application import BatchResult
+from adapters.inbox import DeadLetter, InboxMoved
+from adapters.sql import SideWrite
+from api.messages import BadMessage, Message, decode
+from api.services import Services
+from domain import commands as c
+from domain.errors import InvalidInput, WriteConflict
+from projections.ledger import partners_with_accounts
+
+log = logging.getLogger(__name__)
+# How often a batch is retried when other writers keep winning the same rows.
+ATTEMPTS = 5
+# Failures of the store or the broker: wait this long, doubling, before trying again.
+BACKOFF = (0.5, 30.0)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One record from the inbound topic, decoded or not."""
+
+    tp: TopicPartition
+    offset: int
+    key: bytes | None
+    value: bytes
+    message: Message | None = None
+    bad: BadMessage | None = None
+
+    @property
+    def message_id(self) -> str | None:
+        """The envelope's id, when the envelope could be read."""
+        source = self.message if self.message is not None else self.bad
+        return None if source is None else source.message_id
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The envelope's fingerprint, when the envelope could be read."""
+        source = self.message if self.message is not None else self.bad
+        return None if source is None else source.fingerprint
+
+    def dead(self, reason: str, detail: str) -> DeadLetter:
+        """This record as a dead letter."""
+        return DeadLetter(self.tp.topic, self.tp.partition, self.offset, reason, detail,
+                          self.key, self.value, self.message_id)
+
+
+def receive(record: Any) -> Received:
+    """A consumer record, decoded; a bad one keeps its reason."""
+    tp = TopicPartition(record.topic, record.partition)
+    value = record.value if record.value is not None else b""
+    try:
+        return Received(tp, record.offset, record.key, value, message=decode(value))
+    except BadMessage as bad:
+        return Received(tp, record.offset, record.key, value, bad=bad)
+
+
+def dead_letter_headers(letter: DeadLetter, now: datetime) -> list[tuple[str, bytes]]:
+    """Why the message is dead and where it came from; consumers dedupe by the source."""
+    headers = [
+        ("reason", letter.reason.encode()),
+        ("detail", letter.detail[:1000].encode()),
+        ("source-topic", letter.topic.encode()),
+        ("source-partition", str(letter.partition).encode()),
+        ("source-offset", str(letter.offset).encode()),
+        ("dead-lettered-at", now.isoformat().encode()),
+    ]
+    if letter.message_id is not None:
+        headers.append(("message-id", letter.message_id.encode()))
+    return headers
+
+
+@dataclass
+class Counts:
+    """What the worker has done since it started."""
+
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+
+
+class Ingestor:
+    """The consumer-group worker; `run` loops until `stop` is set."""
+
+    def __init__(self, svc: Services, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
+        self.svc = svc
+        self.consumer = consumer
+        self.producer = producer
+        self.topic = svc.settings.inbound_topic
+        self.dlq_topic = svc.settings.dlq_topic
+        self.inbox = svc.inbox
+        # assigned partitions -> the next offset to apply, as stored (None: nothing yet)
+        self.next_offsets: dict[TopicPartition, int | None] = {}
+        self.counts = Counts()
+
+    # partition assignment ----------------------------------------------------------------
+
+    def assigned(self, partitions: Sequence[TopicPartition]) -> None:
+        """Starts each newly assigned partition where the store says it stopped."""
+        stored = self.inbox.offsets(self.topic)
+        for tp in partitions:
+            self.next_offsets[tp] = stored.get(tp.partition)
+            self._seek(tp)
+        log.info("assigned %s", sorted(tp.partition for tp in self.next_offsets))
+
+    def revoked(self, partitions: Sequence[TopicPartition]) -> None:
+        """Forgets partitions given to another worker."""
+        for tp in partitions:
+            self.next_offsets.pop(tp, None)
+
+    def _seek(self, tp: TopicPartition) -> None:
+        offset = self.next_offsets.get(tp)
+        if offset is None:
+            self.consumer.seek_to_beginning(tp)
+        else:
+            self.consumer.seek(tp, offset)
+
+    def rewind(self) -> None:
+        """Back to the stored offsets, after a batch that did not commit."""
+        stored = self.inbox.offsets(self.topic)
+        for tp in list(self.next_offsets):
+            self.next_offsets[tp] = stored.get(tp.partition)
+            self._seek(tp)
+
+    # the loop ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, poll_ms: int = 200) -> None:
+        """Polls and applies until `stop` is set; a batch in progress always finishes."""
+        worker = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                worker.revoked(list(revoked))
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                worker.assigned(list(assigned))
+
+        self.consumer.subscribe([self.topic], listener=Listener())
+        backoff = BACKOFF[0]
+        last_report = time.monotonic()
+        while not stop.is_set():
+            try:
+                polled = self.consumer.poll(timeout_ms=poll_ms)
+                if polled:
+                    self.apply(polled)
+                    self._commit_for_monitoring()
+                self.publish_dead_letters()
+                backoff = BACKOFF[0]
+            except (PersistenceError, KafkaError, WriteConflict, OSError) as error:
+                log.warning("batch not applied, retrying in %.1fs: %s", backoff, error)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF[1])
+                try:
+                    self.rewind()
+                except (PersistenceError, OSError) as again:
+                    log.warning("cannot read stored offsets yet: %s", again)
+            if time.monotonic() - last_report > 10:
+                last_report = time.monotonic()
+                log.info("ingest: %s", self.counts)
+        log.info("stopping: %s", self.counts)
+
+    def _commit_for_monitoring(self) -> None:
+        """Offsets in Kafka only show lag to operators; the store's offsets are the truth."""
+        try:
+            self.consumer.commit_async()
+        except KafkaError as error:  # e.g. during a rebalance; the next batch commits again
+            log.debug("offset commit for monitoring failed: %s", error)
+
+    # applying ------------------------------------------------------------------------------
+
+    def apply(self, polled: dict[TopicPartition, list[Any]]) -> None:
+        """Applies one poll's records, partition by partition in offset order."""
+        batch: list[Received] = []
+        for tp, records in polled.items():
+            if tp not in self.next_offsets:
+                continue  # revoked while these were in flight
+            start = self.next_offsets[tp]
+            batch.extend(receive(r) for r in records if start is None or r.offset >= start)
+        chunk: list[Received] = []
+        for item in batch:
+            if item.message is not None and isinstance(item.message.command, c.RunPayouts):
+                self.apply_chunk(chunk)
+                self.apply_chunk([item])
+                chunk = []
+            else:
+                chunk.append(item)
+        self.apply_chunk(chunk)
+
+    def apply_chunk(self, items: list[Received]) -> None:
+        """Applies records in one transaction, retrying when another writer got in first."""
+        for _ in range(ATTEMPTS):
+            items = [i for i in items if i.tp in self.next_offsets]
+            if not items:
+                return
+            try:
+                self._apply_once(items)
+                return
+            except InboxMoved:
+                self._drop_moved_partitions()
+            except WriteConflict:
+                log.info("write conflict on a batch of %d, retrying", len(items))
+            except (PersistenceError, KafkaError, OSError):
+                raise
+            except Exception:
+                # Not the store, not the broker: something in these messages trips a bug.
+                # Apply them one by one so that only the culprit is dead-lettered.
+                if len(items) == 1:
+                    log.exception("message at %s:%d fails unexpectedly; dead-lettering it",
+                                  items[0].tp, items[0].offset)
+                    self._apply_once(items, failed=True)
+                    return
+                for item in items:
+                    self.apply_chunk([item])
+                return
+        raise WriteConflict(f"gave up on a batch of {len(items)} after {ATTEMPTS} attempts")
+
+    def _drop_moved_partitions(self) -> None:
+        """Another worker applied some of these partitions: follow the store from there."""
+        stored = self.inbox.offsets(self.topic)
+        for tp, expected in list(self.next_offsets.items()):
+            if stored.get(tp.partition) != expected:
+                log.warning("partition %s moved on elsewhere to %s", tp, stored.get(tp.partition))
+                self.next_offsets[tp] = stored.get(tp.partition)
+                self._seek(tp)
+
+    def _apply_once(self, items: list[Received], failed: bool = False) -> None:
+        app = self.svc.app
+        now = app.clock()
+        known = self.inbox.fingerprints(
+            i.message_id for i in items if i.message_id is not None)
+        dead: list[DeadLetter] = []
+        commands: list[c.Command] = []
+        owners: list[Received] = []
+        rows: list[tuple[str, str, str, int, int, str]] = []  # ids dead-lettered up front
+        duplicates = 0
+        for item in items:
+            message_id, found = item.message_id, item.fingerprint
+            if message_id is not None and found is not None:
+                seen = known.get(message_id)
+                if seen is not None:
+                    if seen != found:
+                        dead.append(item.dead("conflicting-duplicate",
+                                              f"Message id {message_id!r} was already used "
+                                              "for a different message."))
+                    else:
+                        duplicates += 1
+                    continue
+                known[message_id] = found
+            if item.message is None or failed:
+                reason, detail = (("error", "The message could not be processed; see logs.")
+                                  if item.bad is None else (item.bad.reason, item.bad.detail))
+                dead.append(item.dead(reason, detail))
+                if message_id is not None and found is not None:
+                    rows.append((message_id, found, item.tp.topic, item.tp.partition,
+                                 item.offset, "dead-lettered"))
+                continue
+            command = item.message.command
+            if isinstance(command, c.RunPayouts):
+                command = replace(command, partner_ids=self._partners_to_pay())
+            commands.append(command)
+            owners.append(item)
+        moves = self._moves(items)
+        recorded_dead: list[DeadLetter] = []
+
+        def batch_writes(result: BatchResult) -> list[SideWrite]:
+            letters = list(dead)
+            message_rows = list(rows)
+            for item, outcome in zip(owners, result.outcomes, strict=True):
+                message = item.message
+                assert message is not None
+                state = "applied"
+                if outcome.error is not None:
+                    state = "dead-lettered"
+                    reason = "invalid" if isinstance(outcome.error, InvalidInput) else "refused"
+                    letters.append(item.dead(reason,
+                                             f"{outcome.error.problem}: {outcome.error.detail}"))
+                message_rows.append((message.message_id, message.fingerprint, item.tp.topic,
+                                     item.tp.partition, item.offset, state))
+            recorded_dead[:] = letters
+            return [*self.inbox.move_offsets(self.topic, moves, now),
+                    self.inbox.record_messages(message_rows, now),
+                    self.inbox.record_dead_letters(letters, now)]
+
+        result = app.execute_batch(commands, batch_writes=batch_writes)
+        for tp_partition, (_, new) in moves.items():
+            self.next_offsets[TopicPartition(self.topic, tp_partition)] = new
+        accepted = sum(1 for o in result.outcomes if o.error is None)
+        self.counts.applied += accepted
+        self.counts.duplicates += duplicates
+        self.counts.dead_lettered += len(recorded_dead)
+        self.counts.batches += 1
+
+    def _moves(self, items: list[Received]) -> dict[int, tuple[int | None, int]]:
+        """Each partition of the batch: from its stored next offset to after its last record."""
+        last: dict[int, int] = {}
+        for item in items:
+            last[item.tp.partition] = max(item.offset, last.get(item.tp.partition, -1))
+        return {p: (self.next_offsets.get(TopicPartition(self.topic, p)), offset + 1)
+                for p, offset in last.items()}
+
+    def _partners_to_pay(self) -> tuple[UUID, ...]:
+        """Everyone who has earned, from the ledger read model brought up to date first."""
+        self.svc.projections.catch_up()
+        with self.svc.db.transaction(commit=False) as cursor:
+            return tuple(UUID(p) for p in partners_with_accounts(cursor))
+
+    # dead letters --------------------------------------------------------------------------
+
+    def publish_dead_letters(self) -> None:
+        """Sends the recorded dead letters of our partitions to the dead-letter topic."""
+        partitions = sorted(tp.partition for tp in self.next_offsets)
+        while partitions:
+            letters = self.inbox.unpublished(self.topic, partitions)
+            if not letters:
+                return
+            now = datetime.now(UTC)
+            sent = [self.producer.send(self.dlq_topic, key=letter.key, value=letter.payload,
+                                       headers=dead_letter_headers(letter, now))
+                    for letter in letters]
+            self.producer.flush()
+            for future in sent:
+                future.get(timeout=30)  # raises if the broker refused it: retried next time
+            self.inbox.mark_published(letters, now)
