@@ -1,0 +1,94 @@
+"""Kafka ingest throughput for `make bench`: the bundled broker, the real worker, one store.
+
+The stream is what most of the production traffic is: `payment.received` for customers that
+partners referred (each one a payment, a commission accrual and the partner's revenue: three
+events). Timed from the first send to the commit of the last batch; the worker has joined its
+group before that, on the program's set-up messages.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from adapters import kafka
+from api.ingest import Ingestor
+from api.services import Services
+from tests.factories import plan_body
+from tests.kafka_broker import Envelope, kafka_settings, produce, start_broker
+from tests.kafka_scenario import at, usd
+
+MESSAGES = int(os.environ.get("BENCH_KAFKA_MESSAGES", "30000"))
+
+
+def program(partners: int, payments: int) -> tuple[list[Envelope], list[Envelope], list[Envelope]]:
+    plan = str(uuid.uuid4())
+    setup = [Envelope("plan.created", {**plan_body(tiers=[], hold_days=0), "id": plan},
+                      at(0), plan)]
+    people: list[Envelope] = []
+    customers = []
+    for n in range(partners):
+        key, referral = str(uuid.uuid4()), str(uuid.uuid4())
+        people += [
+            Envelope("partner.applied", {"id": key, "name": "P", "email": f"{key}@b.example",
+                                         "company": "C", "type": "referral", "country": "US"},
+                     at(1), key),
+            Envelope("partner.approved", {"partner_id": key, "plan_id": plan}, at(2), key),
+            Envelope("referral.recorded", {"id": referral, "partner_id": key,
+                                           "lead": {"email": f"l{n}-{key}@lead.example",
+                                                    "company": "L"}}, at(3), key),
+            Envelope("referral.converted", {"referral_id": referral, "customer_id": f"c-{key}"},
+                     at(4), key),
+        ]
+        customers.append(key)
+    stream = [Envelope("payment.received", {
+        "id": f"in_{n}", "customer_id": f"c-{customers[n % partners]}",
+        "amount": usd(Decimal(1000 + n % 9000) / 100)}, at(10 + n // 100),
+        customers[n % partners]) for n in range(payments)]
+    return setup, people, stream
+
+
+def wait_for(svc: Services, topic: str, total: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while sum(svc.inbox.offsets(topic).values()) < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError("ingest did not finish")
+        time.sleep(0.01)
+
+
+def measure(kind: str, svc: Services, baseline: float) -> list[dict[str, Any]]:
+    """Messages per second through `partnerledger ingest`'s worker into this store."""
+    broker = start_broker()
+    try:
+        settings = kafka_settings(svc.settings, broker)
+        svc.settings = settings
+        setup, people, stream = program(200, MESSAGES)
+        worker = Ingestor(svc, kafka.consumer(settings), kafka.producer(settings, "bench"))
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        thread.start()
+        produce(broker, settings.inbound_topic, setup)
+        wait_for(svc, settings.inbound_topic, len(setup))
+        produce(broker, settings.inbound_topic, people)
+        wait_for(svc, settings.inbound_topic, len(setup) + len(people))
+        events = svc.app.position()
+        started = time.perf_counter()
+        produce(broker, settings.inbound_topic, stream)
+        wait_for(svc, settings.inbound_topic, len(setup) + len(people) + len(stream))
+        elapsed = time.perf_counter() - started
+        stop.set()
+        thread.join(30)
+        written = svc.app.position() - events
+        assert worker.counts.dead_lettered == 0, svc.inbox.dead_letters(3)
+        assert written == 3 * len(stream) + 200, written  # and each partner's account
+    finally:
+        broker.stop()
+    rate = len(stream) / elapsed
+    return [{"store": kind, "figure": f"Kafka ingest, {len(stream):,} payment.received "
+             f"(3 events each), exactly once", "value": rate, "unit": "messages/s",
+             "baseline": baseline, "target": "≥ 10,000/s and ≥ 50% of baseline",
+             "events_per_second": written / elapsed}]
