@@ -28,6 +28,7 @@ class Settings:
     consumer_group: str = "partnerledger-ingest"
     topic_partitions: int = 6
     ingest_batch_size: int = 1000
+    ingest_cache_size: int = 20_000
     kafka_max_poll_interval_ms: int = 300_000
     kafka_session_timeout_ms: int = 10_000
     min_position_timeout: float = 5.0
@@ -49,6 +50,7 @@ class Settings:
                 consumer_group=env.get("PARTNERLEDGER_CONSUMER_GROUP", "partnerledger-ingest"),
                 topic_partitions=int(env.get("PARTNERLEDGER_TOPIC_PARTITIONS", "6")),
                 ingest_batch_size=int(env.get("PARTNERLEDGER_INGEST_BATCH_SIZE", "1000")),
+                ingest_cache_size=int(env.get("PARTNERLEDGER_INGEST_CACHE_SIZE", "20000")),
                 kafka_max_poll_interval_ms=int(
                     env.get("PARTNERLEDGER_KAFKA_MAX_POLL_INTERVAL_MS", "300000")),
                 kafka_session_timeout_ms=int(

@@ -118,6 +118,8 @@ class Ingestor:
         self.topic = svc.settings.inbound_topic
         self.dlq_topic = svc.settings.dlq_topic
         self.inbox = svc.inbox
+        # the worker is a long-running writer: keep what it saved for its next batches
+        svc.app.keep_aggregates(svc.settings.ingest_cache_size)
         # assigned partitions -> the next offset to apply, as stored (None: nothing yet)
         self.next_offsets: dict[TopicPartition, int | None] = {}
         self.counts = Counts()

@@ -184,6 +184,19 @@ class PartnerAccount(Aggregate):
             newest = max(int(d) for d in self.revenue_days)
             self.revenue_days = {d: b for d, b in self.revenue_days.items()
                                  if int(d) > newest - REVENUE_DAYS_KEPT}
+            self.__dict__.pop("_gross_kept", None)
+        elif "_gross_kept" in self.__dict__ and minor > 0:
+            self.__dict__["_gross_kept"] += minor
+
+    def revenue_ceiling(self) -> Money:
+        """No trailing window can hold more revenue than all positive revenue kept: a cheap
+        bound that spares the window's sum for partners far from their next tier."""
+        if "_gross_kept" not in self.__dict__:  # derived, so rebuilt after loading
+            self.__dict__["_gross_kept"] = sum(
+                bucket[i] for bucket in self.revenue_days.values()
+                for i in range(2, len(bucket), 2) if bucket[i] > 0)
+        gross: int = self.__dict__["_gross_kept"]
+        return Money(Decimal(gross).scaleb(-minor_units(self.currency)), self.currency)
 
     def trailing_revenue(self, at: datetime) -> Money:
         """Sourced revenue over the 365 days ending at `at`: (at - 365 days, at]."""

@@ -61,9 +61,13 @@ def promote_if_due(
     """Promotes to the highest tier the trailing-365-day revenue reaches; never demotes."""
     if not partner.is_active:
         return
+    terms = version.terms
+    higher = [t.threshold.amount for t in terms.tiers
+              if tier_rank(terms, t.name) > tier_rank(terms, partner.tier)]
+    if not higher or account.revenue_ceiling().amount < min(higher):
+        return  # nothing left to reach, or out of reach even counting all revenue kept
     revenue = account.trailing_revenue(occurred_at)
     reached = tier_reached(version.terms, revenue)
-    terms = version.terms
     if reached is not None and tier_rank(terms, reached.name) > tier_rank(terms, partner.tier):
         partner.promote(reached.name, revenue, occurred_at)
 

@@ -60,6 +60,32 @@ def wait_for(svc: Services, topic: str, total: int, timeout: float = 600) -> Non
         time.sleep(0.01)
 
 
+class TimedIngestor(Ingestor):
+    """Notes when it was given its partitions: the clock starts there, after the join."""
+
+    started: float | None = None
+
+    def assigned(self, partitions: Any) -> None:
+        super().assigned(partitions)
+        if self.started is None:
+            self.started = time.perf_counter()
+
+
+def run_worker(svc: Services, worker: Ingestor, until: int) -> float:
+    """Runs a worker until `until` records are applied; returns when it finished."""
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(svc, svc.settings.inbound_topic, until)
+        return time.perf_counter()
+    finally:
+        stop.set()
+        thread.join(30)
+        worker.consumer.close(autocommit=False)
+        worker.producer.close()
+
+
 def measure(kind: str, svc: Services, baseline: float) -> list[dict[str, Any]]:
     """Messages per second through `partnerledger ingest`'s worker into this store."""
     broker = start_broker()
@@ -67,21 +93,24 @@ def measure(kind: str, svc: Services, baseline: float) -> list[dict[str, Any]]:
         settings = kafka_settings(svc.settings, broker)
         svc.settings = settings
         setup, people, stream = program(200, MESSAGES)
-        worker = Ingestor(svc, kafka.consumer(settings), kafka.producer(settings, "bench"))
-        stop = threading.Event()
-        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-        thread.start()
         produce(broker, settings.inbound_topic, setup)
+        warm_up = Ingestor(svc, kafka.consumer(settings), kafka.producer(settings, "bench"))
+        stop = threading.Event()
+        thread = threading.Thread(target=warm_up.run, args=(stop,), daemon=True)
+        thread.start()
         wait_for(svc, settings.inbound_topic, len(setup))
         produce(broker, settings.inbound_topic, people)
         wait_for(svc, settings.inbound_topic, len(setup) + len(people))
-        events = svc.app.position()
-        started = time.perf_counter()
-        produce(broker, settings.inbound_topic, stream)
-        wait_for(svc, settings.inbound_topic, len(setup) + len(people) + len(stream))
-        elapsed = time.perf_counter() - started
         stop.set()
         thread.join(30)
+        warm_up.consumer.close(autocommit=False)
+        # the stream waits on the topic; a new worker joins and applies all of it
+        produce(broker, settings.inbound_topic, stream)
+        events = svc.app.position()
+        worker = TimedIngestor(svc, kafka.consumer(settings), kafka.producer(settings, "bench"))
+        finished = run_worker(svc, worker, len(setup) + len(people) + len(stream))
+        assert worker.started is not None
+        elapsed = finished - worker.started
         written = svc.app.position() - events
         assert worker.counts.dead_lettered == 0, svc.inbox.dead_letters(3)
         assert written == 3 * len(stream) + 200, written  # and each partner's account

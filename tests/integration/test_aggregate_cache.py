@@ -1,0 +1,79 @@
+"""The ingestion worker keeps aggregates between batches, and never acts on stale ones."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from eventsourcing.application import project_aggregate
+
+from adapters.settings import Settings
+from api.services import Services, build_services
+from domain import commands as c
+from domain.accounts import PartnerAccount
+from domain.billing import Payment
+from domain.money import Money
+from tests.factories import terms
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def referred_partner(svc: Services) -> tuple[uuid.UUID, str]:
+    plan, pid, referral = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    customer = f"cust-{pid.hex[:8]}"
+    svc.app.execute_batch([
+        c.CreatePlan(NOW, plan, terms(hold_days=0, tiers=())),
+        c.ApplyPartner(NOW, pid, "P", f"{pid.hex}@p.example", "P", "referral", "US"),
+        c.ApprovePartner(NOW, pid, plan),
+        c.RecordReferral(NOW, referral, pid, f"{pid.hex}@lead.example", "L"),
+        c.ConvertReferral(NOW, referral, customer),
+    ])
+    return pid, customer
+
+
+def pay(n: int, customer: str) -> c.RecordPayment:
+    return c.RecordPayment(NOW + timedelta(minutes=n), f"in_{n}", customer,
+                           Money.parse("100.00", "USD"))
+
+
+@pytest.fixture
+def other_writer(services: Services) -> Services:
+    """A second process's view of the same store (no cache), e.g. the HTTP API."""
+    other = build_services(Settings(database_url=services.settings.database_url,
+                                    follow_interval=0))
+    yield other  # type: ignore[misc]
+    other.close()
+
+
+def test_changes_by_another_writer_are_seen_by_the_next_batch(
+    services: Services, other_writer: Services
+) -> None:
+    pid, customer = referred_partner(services)
+    services.app.keep_aggregates(100)
+    services.app.execute_batch([pay(1, customer)])  # partner and account now cached
+    other_writer.app.execute(c.SuspendPartner(NOW + timedelta(minutes=2), pid, "audit"))
+    services.app.execute_batch([pay(3, customer)])
+    paid = services.app.get_aggregate(Payment, Payment.id_for("in_3"))
+    assert paid.commission is None  # the cached partner was active; the stored one is not
+    assert paid.no_commission_reason == "partner_suspended"
+
+
+def test_an_aggregate_another_writer_moved_on_is_reloaded_not_overwritten(
+    services: Services, other_writer: Services
+) -> None:
+    pid, customer = referred_partner(services)
+    services.app.keep_aggregates(100)
+    services.app.execute_batch([pay(1, customer)])
+    # another writer moves the cached account on: the next batch must build on its event
+    other_writer.app.execute(pay(2, customer))
+    services.app.execute_batch([pay(3, customer), pay(4, customer)])
+    account = services.app.get_aggregate(PartnerAccount, PartnerAccount.id_for(pid))
+    stored = services.app.recorder.select_events(account.id)
+    replayed = project_aggregate(None, [services.app.mapper.to_domain_event(e) for e in stored])
+    assert account.version == replayed.version == len(stored)
+    assert replayed.earned == Money.parse("80.00", "USD")  # four payments at 20%, once each
+    # and the cache's copy is exactly the stored state
+    services.app.execute_batch([pay(5, customer)])
+    after = services.app.get_aggregate(PartnerAccount, PartnerAccount.id_for(pid))
+    assert after.earned == Money.parse("100.00", "USD")
