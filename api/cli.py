@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import click
 from gunicorn.app.base import BaseApplication
@@ -20,6 +21,7 @@ from adapters.settings import Settings
 from api.app import create_app
 from api.demo import DEMO_PARTNER_ID, load_demo
 from api.ingest import Ingestor
+from api.messages import SCHEMA_VERSION, BadMessage, decode
 from api.publish import Relay
 from api.services import Services, build_services
 from domain import commands as c
@@ -258,6 +260,38 @@ def publish(batch_size: int) -> None:
             tail.close()
     finally:
         svc.close()
+
+
+@main.command()
+@click.argument("message_type")
+@click.argument("data")
+@click.option("--key", default=None, help="Partition key. Default: data's partner_id, or id.")
+@click.option("--occurred-at", default=None, help="ISO 8601 with offset. Default: now.")
+@click.option("--message-id", default=None, help="Default: a new UUID. Reuse one to resend.")
+def send(message_type: str, data: str, key: str | None, occurred_at: str | None,
+         message_id: str | None) -> None:
+    """Publishes one inbound message (type, JSON data) to the inbound topic."""
+    settings = Settings.from_env()
+    try:
+        body = json.loads(data)
+    except ValueError as error:
+        raise click.ClickException(f"DATA is not JSON: {error}") from error
+    envelope = {"message_id": message_id or str(uuid4()), "type": message_type,
+                "occurred_at": occurred_at or utc_now().isoformat(), "source": "cli",
+                "schema_version": SCHEMA_VERSION, "data": body}
+    raw = json.dumps(envelope).encode()
+    try:
+        decode(raw)
+    except BadMessage as bad:  # the worker would dead-letter it: say so now
+        raise click.ClickException(f"{bad.reason}: {bad.detail}") from bad
+    partition_key = key or str(body.get("partner_id") or body.get("id") or "")
+    producer = kafka.producer(settings, "partnerledger-cli")
+    try:
+        sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
+                             value=raw).get(timeout=30)
+    finally:
+        producer.close(timeout=10)
+    click.echo(f"sent {envelope['message_id']} to {sent.topic}:{sent.partition}:{sent.offset}")
 
 
 @main.command("dead-letters")

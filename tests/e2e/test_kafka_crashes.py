@@ -86,10 +86,25 @@ def svc(settings: Settings) -> Iterator[Services]:
     services.close()
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test() -> Iterator[None]:
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings_env(settings)}
     with log.open("ab") as out:
-        return subprocess.Popen(CLI, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(CLI, env=env, stdout=out, stderr=subprocess.STDOUT)
+    STARTED.append(process)
+    return process
 
 
 def applied(svc: Services) -> int:
@@ -147,14 +162,14 @@ def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
     while kills < 8 and applied(svc) < total:
         worker = start_worker(settings, log)
         before = applied(svc)
-        try:
-            wait_until(lambda b=before: applied(svc) > b, 60, "the worker to make progress")
-        except AssertionError:
-            worker.kill()
-            raise
+        wait_until(lambda b=before: applied(svc) > b, 60, "the worker to make progress")
         time.sleep(rng.uniform(0, 0.25))  # mid-batch, between batches, during a commit
-        worker.kill()
-        worker.wait(10)
+        if kills % 3 == 2:  # now and then a polite stop: the batch in hand finishes first
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(30) == 0
+        else:
+            worker.kill()
+            worker.wait(10)
         kills += 1
     assert kills >= 5, "the workload finished before the worker was killed often enough"
     assignments = log.read_text().count("assigned [")

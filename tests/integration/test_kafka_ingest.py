@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -19,14 +22,18 @@ from adapters.settings import Settings
 from api.app import create_app
 from api.ingest import Ingestor
 from api.services import Services, build_services
+from domain.billing import Payment
+from domain.money import Money
 from tests.conftest import count_events
 from tests.kafka_broker import (
+    PRODUCED,
     Broker,
     Envelope,
     end_offsets,
     kafka_settings,
     produce,
     read_topic,
+    settings_env,
 )
 from tests.kafka_scenario import Scenario, at, http_request, usd
 
@@ -238,3 +245,43 @@ def test_bad_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(
     assert int(headers["source-offset"]) >= 0
     assert dead[5].key == partner.encode()
     assert dict(dead[5].headers)["detail"].decode().startswith("not-found")
+
+
+def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **settings_env(settings)}
+    return subprocess.run([sys.executable, "-m", "api.cli", "--log-level", "WARNING", *args],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_send_checks_and_publishes_and_dead_letters_lists_refusals(
+    svc: Services, broker: Broker
+) -> None:
+    scenario = Scenario(partners=1, payments=1, seed=4)
+    ingest_phases(svc, broker, scenario.phases[:2])
+    partner = str(scenario.partner_ids[0])
+    customer = scenario.customers[scenario.partner_ids[0]][0]
+    settings = svc.settings
+    refused = cli(settings, "send", "payment.received", json.dumps(
+        {"id": "in_x", "customer_id": customer, "amount": {"amount": 1.5, "currency": "USD"}}))
+    assert refused.returncode == 1
+    assert "invalid" in refused.stderr and "Not a valid string" in refused.stderr
+    sent = [cli(settings, "send", "payment.received", json.dumps(
+                {"id": "in_x", "customer_id": customer, "amount": usd("40.00")}),
+                "--key", partner, "--occurred-at", at(900)),
+            cli(settings, "send", "refund.issued", json.dumps(
+                {"id": "re_x", "payment_id": "in_x", "amount": usd("41.00")}),
+                "--key", partner)]
+    assert [r.returncode for r in sent] == [0, 0], [r.stderr for r in sent]
+    assert all(r.stdout.startswith("sent ") for r in sent)
+    # what `send` put on the topic is counted like everything else the tests produce
+    for line in (r.stdout for r in sent):
+        _, partition, offset = line.split()[-1].rsplit(":", 2)
+        ends = PRODUCED.setdefault(settings.inbound_topic, {})
+        ends[int(partition)] = max(ends.get(int(partition), 0), int(offset) + 1)
+    with worker(svc):
+        wait_applied(svc, broker)
+        dead_letters_published(svc)
+    listed = cli(settings, "dead-letters").stdout
+    assert "refused" in listed and "refund-exceeds-payment" in listed and "published" in listed
+    assert svc.app.get_aggregate(Payment, Payment.id_for("in_x")).amount == Money.parse(
+        "40.00", "USD")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from adapters import kafka
 from adapters.settings import Settings
 from api.messages import decode
-from api.publish import Relay, event_id
+from api.publish import Relay, event_id, relayed_position
 from api.services import Services, build_services
 from tests.kafka_broker import Broker, kafka_settings, read_topic, settings_env
 from tests.kafka_scenario import Scenario
@@ -96,8 +97,7 @@ def test_every_event_is_relayed_once_in_order_keyed_by_partner(
     payment = next(d for _, d in mine if d["type"] == "Payment.Received")
     assert set(payment) == {"event_id", "type", "stream_id", "version", "position",
                             "occurred_at", "recorded_at", "data"}
-    assert payment["event_id"] == event_id(__import__("uuid").UUID(payment["stream_id"]),
-                                           payment["version"])
+    assert payment["event_id"] == event_id(uuid.UUID(payment["stream_id"]), payment["version"])
     assert payment["occurred_at"].startswith("2026-01-0")
     amounts = [v for v in payment["data"].values() if isinstance(v, dict) and "currency" in v]
     assert amounts and all(isinstance(a["amount"], str) for a in amounts)
@@ -112,28 +112,44 @@ def test_a_relay_killed_at_random_points_sends_every_event_exactly_once(
                "--batch-size", "50"]
     log = tmp_path / "publish.log"
     rng = random.Random(9)
-    relay = Relay.__new__(Relay)
-    relay.svc, relay.name = svc, f"kafka:{settings.events_topic}"
-    kills = 0
-    while kills < 6 and relay.position() < svc.app.position():
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        relay_until_killed(svc, command, env, log, rng, started)
+        runs = log.read_text().count("relaying to")
         with log.open("ab") as out:
             process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        before = relay.position()
+        started.append(process)
+        deadline = time.monotonic() + 90
+        while (relayed_position(svc, settings.events_topic) < svc.app.position()
+               or log.read_text().count("relaying to") == runs):
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        for leftover in started:
+            if leftover.poll() is None:
+                leftover.kill()
+                leftover.wait(10)
+    check_every_event_once_in_order(svc, relayed(svc, broker))
+
+
+def relay_until_killed(svc: Services, command: list[str], env: dict[str, str],
+                       log: Path, rng: random.Random,
+                       started: list[subprocess.Popen[bytes]]) -> None:
+    """Starts the relay and SIGKILLs it soon after it makes progress, several times."""
+    kills = 0
+    topic = svc.settings.events_topic
+    while kills < 6 and relayed_position(svc, topic) < svc.app.position():
+        with log.open("ab") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        started.append(process)
+        before = relayed_position(svc, topic)
         deadline = time.monotonic() + 60
-        while relay.position() == before and time.monotonic() < deadline:
+        while relayed_position(svc, topic) == before and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(rng.uniform(0, 0.3))
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         kills += 1
     assert kills >= 4, "the relay finished before it was killed often enough"
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while relay.position() < svc.app.position():
-        assert time.monotonic() < deadline, log.read_text()[-2000:]
-        time.sleep(0.1)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
-    check_every_event_once_in_order(svc, relayed(svc, broker))
