@@ -204,7 +204,11 @@ class Ingestor:
         batch: list[Received] = []
         for tp, records in polled.items():
             if tp not in self.next_offsets:
-                continue  # revoked while these were in flight
+                if tp in self.consumer.assignment():
+                    # ours, but the assignment callback failed (say, the store was down):
+                    # seek now; these records come again from the stored offset
+                    self.assigned([tp])
+                continue  # else revoked while these were in flight
             start = self.next_offsets[tp]
             batch.extend(receive(r) for r in records if start is None or r.offset >= start)
         chunk: list[Received] = []
@@ -220,7 +224,7 @@ class Ingestor:
     def apply_chunk(self, items: list[Received]) -> None:
         """Applies records in one transaction, retrying when another writer got in first."""
         for _ in range(ATTEMPTS):
-            items = [i for i in items if i.tp in self.next_offsets]
+            items = [i for i in items if self._still_ours(i)]
             if not items:
                 return
             try:
@@ -244,6 +248,13 @@ class Ingestor:
                     self.apply_chunk([item])
                 return
         raise WriteConflict(f"gave up on a batch of {len(items)} after {ATTEMPTS} attempts")
+
+    def _still_ours(self, item: Received) -> bool:
+        """Whether a record is in a partition we hold and not yet applied (by anyone)."""
+        if item.tp not in self.next_offsets:
+            return False
+        start = self.next_offsets[item.tp]
+        return start is None or item.offset >= start
 
     def _drop_moved_partitions(self) -> None:
         """Another worker applied some of these partitions: follow the store from there."""

@@ -1,7 +1,8 @@
 """`make bench`: throughput figures beside baselines measured in the same run.
 
 Prints a table and writes var/bench.json. Sizes can be lowered for a quick look:
-BENCH_COMMANDS (default 20,000), BENCH_PROJECTION_EVENTS (default 1,000,000).
+BENCH_COMMANDS (default 20,000), BENCH_PROJECTION_EVENTS (default 1,000,000),
+BENCH_KAFKA_MESSAGES (default 30,000).
 PostgreSQL figures need PARTNERLEDGER_TEST_POSTGRES_URL (a throwaway schema is used).
 """
 
@@ -24,9 +25,9 @@ from adapters.settings import Settings
 from api.services import Services, build_services
 from domain import commands as c
 from domain.money import Money
-from tests import bench_api
+from tests import bench_api, bench_kafka
 from tests.conftest import drop_schema
-from tests.factories import terms
+from tests.factories import referring_partner, terms
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 COMMANDS = int(os.environ.get("BENCH_COMMANDS", "20000"))
@@ -115,16 +116,7 @@ def projection_rebuild(svc: Services, events: int) -> tuple[float, int]:
 
 def earning_partner(svc: Services, name: str) -> tuple[uuid.UUID, str]:
     """An active partner with one referred customer; returns (partner id, customer id)."""
-    plan, pid, referral = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    customer = f"cust-{name}-{pid.hex[:6]}"
-    svc.app.execute_batch([
-        c.CreatePlan(NOW, plan, terms(hold_days=0, tiers=())),
-        c.ApplyPartner(NOW, pid, "P", f"{pid.hex}@bench.example", "P", "referral", "US"),
-        c.ApprovePartner(NOW, pid, plan),
-        c.RecordReferral(NOW, referral, pid, f"{pid.hex}@lead.example", "L"),
-        c.ConvertReferral(NOW, referral, customer),
-    ])
-    return pid, customer
+    return referring_partner(svc.app, NOW, name)
 
 
 def timed_ms(work: Callable[[], Any], repeat: int) -> tuple[float, float]:
@@ -197,6 +189,8 @@ def measure(kind: str) -> list[dict[str, Any]]:
         rows.append({"store": kind, "figure": "commands, 1 per transaction",
                      "value": single, "unit": "events/s", "baseline": baseline, "target": None})
     with store(kind) as svc:
+        rows += bench_kafka.measure(kind, svc, baseline)
+    with store(kind) as svc:
         rows += [{"store": kind, **row} for row in ledger_at_scale(svc, LEDGER_ENTRIES)]
     with store(kind) as svc:
         rows += bench_api.measure(kind, svc.settings.database_url)
@@ -214,6 +208,8 @@ def show(value: float, unit: str) -> str:
 
 def measured_text(row: dict[str, Any]) -> str:
     text = show(row["value"], row["unit"])
+    if "events_per_second" in row:
+        text += f" ({row['events_per_second']:,.0f} events/s)"
     return f"{text} / {row['max']:,.1f} max" if "max" in row else text
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from domain import commands as c
 from domain.money import Money
 from domain.plans import PlanTerms, Tier
 
@@ -60,3 +62,18 @@ def terms(**overrides: Any) -> PlanTerms:
     }
     values.update(overrides)
     return PlanTerms(**values)
+
+
+def referring_partner(app: Any, when: datetime, name: str = "p") -> tuple[uuid.UUID, str]:
+    """An active partner with one referred customer on a plan without hold or tiers;
+    returns (partner id, customer id)."""
+    plan, pid, referral = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    customer = f"cust-{name}-{pid.hex[:6]}"
+    app.execute_batch([
+        c.CreatePlan(when, plan, terms(hold_days=0, tiers=())),
+        c.ApplyPartner(when, pid, "P", f"{pid.hex}@partner.example", "P", "referral", "US"),
+        c.ApprovePartner(when, pid, plan),
+        c.RecordReferral(when, referral, pid, f"{pid.hex}@lead.example", "L"),
+        c.ConvertReferral(when, referral, customer),
+    ])
+    return pid, customer

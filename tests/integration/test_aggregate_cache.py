@@ -14,22 +14,13 @@ from domain import commands as c
 from domain.accounts import PartnerAccount
 from domain.billing import Payment
 from domain.money import Money
-from tests.factories import terms
+from tests.factories import referring_partner
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def referred_partner(svc: Services) -> tuple[uuid.UUID, str]:
-    plan, pid, referral = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    customer = f"cust-{pid.hex[:8]}"
-    svc.app.execute_batch([
-        c.CreatePlan(NOW, plan, terms(hold_days=0, tiers=())),
-        c.ApplyPartner(NOW, pid, "P", f"{pid.hex}@p.example", "P", "referral", "US"),
-        c.ApprovePartner(NOW, pid, plan),
-        c.RecordReferral(NOW, referral, pid, f"{pid.hex}@lead.example", "L"),
-        c.ConvertReferral(NOW, referral, customer),
-    ])
-    return pid, customer
+    return referring_partner(svc.app, NOW)
 
 
 def pay(n: int, customer: str) -> c.RecordPayment:

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import TopicPartition
 
 from adapters import kafka
 from adapters.settings import Settings
 from api.app import create_app
-from api.ingest import Ingestor
+from api.ingest import Ingestor, Received
+from api.messages import decode
 from api.services import Services, build_services
 from domain.billing import Payment
 from domain.money import Money
@@ -30,7 +32,6 @@ from tests.kafka_broker import (
     Broker,
     Envelope,
     end_offsets,
-    kafka_settings,
     produce,
     read_topic,
     settings_env,
@@ -38,18 +39,6 @@ from tests.kafka_broker import (
 from tests.kafka_scenario import Scenario, at, http_request, usd
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def settings(database_url: str, broker: Broker) -> Settings:
-    return kafka_settings(Settings(database_url=database_url), broker)
-
-
-@pytest.fixture
-def svc(settings: Settings) -> Iterator[Services]:
-    services = build_services(settings)
-    yield services
-    services.close()
 
 
 @contextmanager
@@ -285,3 +274,41 @@ def test_send_checks_and_publishes_and_dead_letters_lists_refusals(
     assert "refused" in listed and "refund-exceeds-payment" in listed and "published" in listed
     assert svc.app.get_aggregate(Payment, Payment.id_for("in_x")).amount == Money.parse(
         "40.00", "USD")
+
+
+def test_a_worker_that_lost_its_partition_applies_nothing_the_new_owner_applied(
+    svc: Services, broker: Broker
+) -> None:
+    settings = svc.settings
+    tp = TopicPartition(settings.inbound_topic, 0)
+    applications = [Envelope("partner.applied", {
+        "id": str(uuid.uuid4()), "name": "P", "email": f"p{n}-{uuid.uuid4().hex[:6]}@p.example",
+        "company": "C", "type": "referral", "country": "US"}, at(n), "k") for n in range(10)]
+    records = [Received(tp, n, b"k", m.encode(), message=decode(m.encode()))
+               for n, m in enumerate(applications)]
+    other = build_services(settings)  # the new owner, in another process
+    owners = []
+    try:
+        for services in (svc, other):
+            ingestor = Ingestor(services, kafka.consumer(settings, group_id=None),
+                                kafka.producer(settings, "test"))
+            ingestor.consumer.assign([tp])
+            ingestor.next_offsets[tp] = None  # both believe they start the partition
+            owners.append(ingestor)
+        stale, new_owner = owners
+        new_owner.apply_chunk(records[:5])
+        assert svc.inbox.offsets(settings.inbound_topic) == {0: 5}
+        events = count_events(svc)
+
+        stale.apply_chunk(records[:5])  # the same records: refused by the offsets it expected
+        assert count_events(svc) == events
+        assert stale.counts.applied == 0 and stale.next_offsets[tp] == 5
+        stale.apply_chunk(records)  # what is left after the new owner's offsets is applied
+        assert stale.counts.applied == 5
+        assert svc.inbox.offsets(settings.inbound_topic) == {0: 10}
+        assert count_events(svc) == events + 2 * 5  # a partner and an email claim each
+    finally:
+        for ingestor in owners:
+            ingestor.consumer.close(autocommit=False)
+            ingestor.producer.close()
+        other.close()

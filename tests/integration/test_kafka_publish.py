@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,11 @@ from adapters import kafka
 from adapters.settings import Settings
 from api.messages import decode
 from api.publish import Relay, event_id, relayed_position
-from api.services import Services, build_services
-from tests.kafka_broker import Broker, kafka_settings, read_topic, settings_env
+from api.services import Services
+from tests.kafka_broker import Broker, read_topic, settings_env
 from tests.kafka_scenario import Scenario
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def settings(database_url: str, broker: Broker) -> Settings:
-    return kafka_settings(Settings(database_url=database_url), broker)
-
-
-@pytest.fixture
-def svc(settings: Settings) -> Iterator[Services]:
-    services = build_services(settings)
-    yield services
-    services.close()
 
 
 def record_history(svc: Services, payments: int, seed: int = 1) -> Scenario:
