@@ -24,7 +24,9 @@ from api.app import create_app
 from api.ingest import Ingestor, Received
 from api.messages import decode
 from api.services import Services, build_services
+from domain import commands as c
 from domain.billing import Payment
+from domain.handlers import HANDLERS
 from domain.money import Money
 from tests.conftest import count_events
 from tests.kafka_broker import (
@@ -312,3 +314,35 @@ def test_a_worker_that_lost_its_partition_applies_nothing_the_new_owner_applied(
             ingestor.consumer.close(autocommit=False)
             ingestor.producer.close()
         other.close()
+
+
+def test_a_message_that_trips_a_bug_is_set_aside_and_the_rest_of_its_batch_applies(
+    svc: Services, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = Scenario(partners=2, payments=1, seed=8)
+    ingest_phases(svc, broker, scenario.phases[:2])
+    partner = str(scenario.partner_ids[1])  # the first one is suspended by the scenario
+    customer = scenario.customers[scenario.partner_ids[1]][0]
+
+    def broken(command: c.RedeemPoints, *_: Any) -> None:
+        raise KeyError("a bug in a handler")  # what no rule refuses: a defect
+
+    monkeypatch.setitem(HANDLERS, c.RedeemPoints, broken)
+    stream = [
+        Envelope("payment.received", {"id": "in_b1", "customer_id": customer,
+                                      "amount": usd("10.00")}, at(7000), partner),
+        Envelope("points.redeemed", {"id": str(uuid.uuid4()), "partner_id": partner,
+                                     "points": 1, "reward": "mug"}, at(7001), partner),
+        Envelope("payment.received", {"id": "in_b2", "customer_id": customer,
+                                      "amount": usd("20.00")}, at(7002), partner),
+    ]
+    with worker(svc) as ingestor:
+        produce(broker, svc.settings.inbound_topic, stream)
+        wait_applied(svc, broker)
+        dead_letters_published(svc)
+    assert ingestor.counts.applied == 2
+    for payment in ("in_b1", "in_b2"):
+        assert svc.app.get_aggregate(Payment, Payment.id_for(payment)).commission is not None
+    dead = read_topic(broker, svc.settings.dlq_topic, expect=1)
+    assert [dict(r.headers)["reason"] for r in dead] == [b"error"]
+    assert dead[0].value == stream[1].encode()
