@@ -7,6 +7,7 @@ events (see `adapters.recorders`). Statements are written once with `?` placehol
 
 from __future__ import annotations
 
+import fcntl
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -226,11 +227,23 @@ class Database:
 
 @contextmanager
 def setup_lock(env: dict[str, str]) -> Iterator[None]:
-    """Serialises start-up on PostgreSQL, where concurrent CREATE ... IF NOT EXISTS can fail.
-
-    Creates the schema named in the store settings first. SQLite needs neither: its DDL runs
-    in transactions that the file lock already serialises.
-    """
+    """Serialises start-up, where concurrent CREATE ... IF NOT EXISTS can fail: with an
+    advisory lock on PostgreSQL (creating the schema named in the settings first), with a
+    lock file beside the database on SQLite."""
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
+        # A transaction that read the schema and then writes fails at once (without waiting)
+        # if another process wrote in between: processes starting together take turns.
+        path = env.get("SQLITE_DBNAME", "")
+        if not path or ":memory:" in path or "mode=memory" in path:
+            yield
+            return
+        with open(f"{path}.setup-lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
         return

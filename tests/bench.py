@@ -191,6 +191,8 @@ def measure(kind: str) -> list[dict[str, Any]]:
     with store(kind) as svc:
         rows += bench_kafka.measure(kind, svc, baseline)
     with store(kind) as svc:
+        rows.append(bench_kafka.measure_group(kind, svc, baseline))
+    with store(kind) as svc:
         rows += [{"store": kind, **row} for row in ledger_at_scale(svc, LEDGER_ENTRIES)]
     with store(kind) as svc:
         rows += bench_api.measure(kind, svc.settings.database_url)

@@ -9,17 +9,22 @@ group before that, on the program's set-up messages.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from adapters import kafka
 from api.ingest import Ingestor
+from api.messages import decode
 from api.services import Services
 from tests.factories import plan_body
-from tests.kafka_broker import Envelope, kafka_settings, produce, start_broker
+from tests.kafka_broker import Envelope, kafka_settings, produce, settings_env, start_broker
 from tests.kafka_scenario import at, usd
 
 MESSAGES = int(os.environ.get("BENCH_KAFKA_MESSAGES", "30000"))
@@ -121,3 +126,49 @@ def measure(kind: str, svc: Services, baseline: float) -> list[dict[str, Any]]:
              f"(3 events each), exactly once", "value": rate, "unit": "messages/s",
              "baseline": baseline, "target": "≥ 10,000/s and ≥ 50% of baseline",
              "events_per_second": written / elapsed}]
+
+
+def measure_group(kind: str, svc: Services, baseline: float, workers: int = 2) -> dict[str, Any]:
+    """`workers` `partnerledger ingest` processes in one group, joined before the stream is
+    sent; timed from the first send to the commit of the last batch."""
+    broker = start_broker()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        settings = kafka_settings(svc.settings, broker)
+        svc.settings = settings
+        setup, people, stream = program(200, MESSAGES)
+        svc.app.execute_batch([decode(m.encode()).command for m in setup + people])
+        env = {**os.environ, **settings_env(settings)}
+        logs = [Path(tempfile.mkstemp(suffix=".log")[1]) for _ in range(workers)]
+        for log in logs:
+            with log.open("wb") as out:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "api.cli", "--log-level", "INFO", "ingest"],
+                    env=env, stdout=out, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 120
+        while not all(_assigned(log) for log in logs):  # one stable group, every member in
+            if time.monotonic() > deadline:
+                raise TimeoutError("the workers did not all join")
+            time.sleep(0.05)
+        events = svc.app.position()
+        started = time.perf_counter()
+        produce(broker, settings.inbound_topic, stream)
+        wait_for(svc, settings.inbound_topic, len(stream))
+        elapsed = time.perf_counter() - started
+        written = svc.app.position() - events
+        assert written == 3 * len(stream) + 200, written
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+        broker.stop()
+    return {"store": kind, "figure": f"Kafka ingest, {workers} worker processes in one group, "
+            "timed from the first send", "value": len(stream) / elapsed, "unit": "messages/s",
+            "baseline": baseline, "target": "≥ 10,000/s and ≥ 50% of baseline",
+            "events_per_second": written / elapsed}
+
+
+def _assigned(log: Path) -> bool:
+    """Whether a worker's last assignment gave it partitions."""
+    text = log.read_text()
+    return "assigned [" in text and not text.rsplit("assigned [", 1)[1].startswith("]")
