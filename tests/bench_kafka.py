@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters import kafka
+from adapters.inbox import Inbox
 from api.ingest import Ingestor
 from api.messages import decode
 from api.services import Services
@@ -96,7 +97,7 @@ def measure(kind: str, svc: Services, baseline: float) -> list[dict[str, Any]]:
     broker = start_broker()
     try:
         settings = kafka_settings(svc.settings, broker)
-        svc.settings = settings
+        svc.settings, svc.inbox = settings, Inbox(svc.db, settings.consumer_group)
         setup, people, stream = program(200, MESSAGES)
         produce(broker, settings.inbound_topic, setup)
         warm_up = Ingestor(svc, kafka.consumer(settings), kafka.producer(settings, "bench"))
@@ -135,7 +136,7 @@ def measure_group(kind: str, svc: Services, baseline: float, workers: int = 2) -
     processes: list[subprocess.Popen[bytes]] = []
     try:
         settings = kafka_settings(svc.settings, broker)
-        svc.settings = settings
+        svc.settings, svc.inbox = settings, Inbox(svc.db, settings.consumer_group)
         setup, people, stream = program(200, MESSAGES)
         svc.app.execute_batch([decode(m.encode()).command for m in setup + people])
         env = {**os.environ, **settings_env(settings)}
