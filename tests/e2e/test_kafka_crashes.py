@@ -76,7 +76,7 @@ class Program:
 
 @pytest.fixture
 def settings(database_url: str, broker: Broker) -> Settings:
-    return kafka_settings(Settings(database_url=database_url, ingest_batch_size=50), broker)
+    return kafka_settings(Settings(database_url=database_url, ingest_batch_size=25), broker)
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def check_exactly_once(svc: Services, program: Program, setup_events: int) -> No
 def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
     svc: Services, settings: Settings, broker: Broker, tmp_path: Path
 ) -> None:
-    program = Program(partners=8, payments=5000, seed=len(settings.database_url))
+    program = Program(partners=8, payments=6000, seed=len(settings.database_url))
     log = tmp_path / "ingest.log"
     worker = start_worker(settings, log)
     produce_setup(svc, broker, program)
@@ -155,15 +155,23 @@ def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0
 
-    produce(broker, settings.inbound_topic, program.payments)
-    total = sum(end_offsets(settings.inbound_topic).values())
+    # the payments go out a chunk at a time, so a fast worker always has work left to be
+    # killed in: a chunk more whenever it has caught up
+    chunks = [program.payments[i:i + 1000] for i in range(0, len(program.payments), 1000)]
+    for chunk in chunks[:2]:
+        produce(broker, settings.inbound_topic, chunk)
+    chunks = chunks[2:]
     rng = random.Random(42)
     kills = 0
-    while kills < 8 and applied(svc) < total:
+    while kills < 8:
+        if applied(svc) >= sum(end_offsets(settings.inbound_topic).values()):
+            if not chunks:
+                break
+            produce(broker, settings.inbound_topic, chunks.pop(0))
         worker = start_worker(settings, log)
         before = applied(svc)
         wait_until(lambda b=before: applied(svc) > b, 60, "the worker to make progress")
-        time.sleep(rng.uniform(0, 0.25))  # mid-batch, between batches, during a commit
+        time.sleep(rng.uniform(0, 0.15))  # mid-batch, between batches, during a commit
         if kills % 3 == 2:  # now and then a polite stop: the batch in hand finishes first
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(30) == 0
@@ -171,7 +179,10 @@ def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
             worker.kill()
             worker.wait(10)
         kills += 1
-    assert kills >= 5, "the workload finished before the worker was killed often enough"
+    for chunk in chunks:
+        produce(broker, settings.inbound_topic, chunk)
+    total = sum(end_offsets(settings.inbound_topic).values())
+    assert kills >= 6
     assignments = log.read_text().count("assigned [")
     worker = start_worker(settings, log)
     wait_until(lambda: applied(svc) == total, 120, "every message to be applied")
