@@ -123,6 +123,9 @@ class Ingestor:
         # assigned partitions -> the next offset to apply, as stored (None: nothing yet)
         self.next_offsets: dict[TopicPartition, int | None] = {}
         self.counts = Counts()
+        # whether the outbox may hold dead letters of our partitions: after an assignment,
+        # after a batch that recorded some, and until a publication got through
+        self.dead_letters_due = True
 
     # partition assignment ----------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class Ingestor:
         for tp in partitions:
             self.next_offsets[tp] = stored.get(tp.partition)
             self._seek(tp)
+        self.dead_letters_due = True
         log.info("assigned %s", sorted(tp.partition for tp in self.next_offsets))
 
     def revoked(self, partitions: Sequence[TopicPartition]) -> None:
@@ -326,11 +330,15 @@ class Ingestor:
         result = app.execute_batch(commands, batch_writes=batch_writes)
         for tp_partition, (_, new) in moves.items():
             self.next_offsets[TopicPartition(self.topic, tp_partition)] = new
-        accepted = sum(1 for o in result.outcomes if o.error is None)
-        self.counts.applied += accepted
+        self._count(result, duplicates, len(recorded_dead))
+
+    def _count(self, result: BatchResult, duplicates: int, dead: int) -> None:
+        """Adds a committed batch to the counts; dead letters are now due for publication."""
+        self.counts.applied += sum(1 for o in result.outcomes if o.error is None)
         self.counts.duplicates += duplicates
-        self.counts.dead_lettered += len(recorded_dead)
+        self.counts.dead_lettered += dead
         self.counts.batches += 1
+        self.dead_letters_due = self.dead_letters_due or dead > 0
 
     def _moves(self, items: list[Received]) -> dict[int, tuple[int | None, int]]:
         """Each partition of the batch: from its stored next offset to after its last record."""
@@ -350,11 +358,13 @@ class Ingestor:
 
     def publish_dead_letters(self) -> None:
         """Sends the recorded dead letters of our partitions to the dead-letter topic."""
+        if not self.dead_letters_due:
+            return  # nothing recorded since the outbox was last emptied: no query
         partitions = sorted(tp.partition for tp in self.next_offsets)
         while partitions:
             letters = self.inbox.unpublished(self.topic, partitions)
             if not letters:
-                return
+                break
             now = datetime.now(UTC)
             sent = [self.producer.send(self.dlq_topic, key=letter.key, value=letter.payload,
                                        headers=dead_letter_headers(letter, now))
@@ -363,3 +373,4 @@ class Ingestor:
             for future in sent:
                 future.get(timeout=30)  # raises if the broker refused it: retried next time
             self.inbox.mark_published(letters, now)
+        self.dead_letters_due = False
