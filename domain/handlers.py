@@ -7,6 +7,7 @@ pending event behind; the unit of work behind the port saves what the handler ch
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -16,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from domain import commands as c
 from domain.accounts import PartnerAccount
 from domain.billing import Payment, Refund
+from domain.business_time import check_command
 from domain.errors import Duplicate
 from domain.partners import EmailClaim, Partner, normalise_email
 from domain.plans import Plan
@@ -82,8 +84,15 @@ def touches(command: c.Command) -> list[UUID]:
 
 
 def handle(command: c.Command, aggregates: Aggregates, now: datetime) -> Aggregate:
-    """Applies one command; `now` stands in for a missing `occurred_at`."""
+    """Applies one command; `now` (the recording time) stands in for a missing `occurred_at`.
+
+    Business times outside their bounds are refused before anything is loaded. A payout run
+    never pays as of a moment after its recording, so no money leaves its hold early.
+    """
     occurred_at = command.occurred_at or now
+    check_command(command, occurred_at, now)
+    if isinstance(command, c.RunPayouts):
+        command = replace(command, as_of=min(command.as_of or occurred_at, now))
     return HANDLERS[type(command)](command, aggregates, occurred_at)
 
 

@@ -19,6 +19,7 @@ from api.schemas.common import (
     ReadQuerySchema,
     decode_cursor,
     encode_cursor,
+    moment_field,
 )
 from domain import commands as c
 from domain.errors import PartnerLedgerError
@@ -34,8 +35,8 @@ class RunSchema(CommandSchema):
     """POST /payout-runs."""
 
     id = fields.UUID(load_default=None)
-    as_of = fields.AwareDateTime(load_default=None, metadata={
-        "description": "Pay what is available at this business time (default: now)."})
+    as_of = moment_field("Pay what is available at this business time, never later than the "
+                         "run itself (default: the run's occurred_at).")
 
 
 class ConfirmSchema(CommandSchema):
@@ -47,8 +48,8 @@ class FailSchema(CommandSchema):
 
 
 class BalanceQuerySchema(ReadQuerySchema):
-    as_of = fields.AwareDateTime(load_default=None)
-    known_at = fields.AwareDateTime(load_default=None)
+    as_of = moment_field("Business time of the balances; defaults to now.")
+    known_at = moment_field("Show the books as recorded at this time; defaults to now.")
 
 
 class PayoutOutSchema(Schema):

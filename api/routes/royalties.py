@@ -21,6 +21,8 @@ from api.schemas.common import (
     MoneySchema,
     Rate,
     ReadQuerySchema,
+    business_date,
+    business_period,
 )
 from domain import commands as c
 from domain.money import Money
@@ -44,14 +46,14 @@ class AgreementSchema(CommandSchema):
     schedule = fields.List(fields.Nested(BracketSchema), required=True,
                            validate=validate.Length(min=1, max=20))
     minimum_per_quarter = fields.Nested(MoneySchema, load_default=None, allow_none=True)
-    starts_on = fields.Date(required=True)
+    starts_on = fields.Date(required=True, validate=business_date)
 
 
 class ReportSchema(CommandSchema):
     """POST /royalty-agreements/{id}/reports."""
 
-    period = fields.String(required=True, validate=validate.Regexp(
-        r"^\d{4}-(0[1-9]|1[0-2])$", error="A month like 2026-03."))
+    period = fields.String(required=True, validate=[validate.Regexp(
+        r"^\d{4}-(0[1-9]|1[0-2])$", error="A month like 2026-03."), business_period])
     gross_sales = fields.Nested(MoneySchema, required=True)
     returns = fields.Nested(MoneySchema, required=True)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
+from adapters.clock import utc_now
+from domain.business_time import CLOCK_SKEW, PLAN_LEAD, date_error, moment_error, period_error
 from domain.errors import InvalidInput
 from domain.money import Money, check_currency, parse_decimal, parse_rate
 
@@ -115,13 +118,43 @@ def money_json(money: Money) -> dict[str, str]:
     return money.to_json()
 
 
+def business_time(ahead: timedelta = CLOCK_SKEW) -> Callable[[datetime], None]:
+    """A validator: the time lies between 1970-01-01 and now plus `ahead` (SPEC section 2)."""
+
+    def check(value: datetime) -> None:
+        error = moment_error(value, utc_now(), ahead)
+        if error is not None:
+            raise ValidationError(error)
+
+    return check
+
+
+def business_date(value: date) -> None:
+    """A validator for calendar dates: from 1970-01-01 to 366 days from today."""
+    error = date_error(value, utc_now(), PLAN_LEAD)
+    if error is not None:
+        raise ValidationError(error)
+
+
+def business_period(value: str) -> None:
+    """A validator for "YYYY-MM" periods: not after the current month."""
+    error = period_error(value, utc_now())
+    if error is not None:
+        raise ValidationError(error)
+
+
+def moment_field(description: str, ahead: timedelta = CLOCK_SKEW) -> fields.AwareDateTime:
+    """An optional, bounded business time."""
+    return fields.AwareDateTime(
+        load_default=None, validate=business_time(ahead),
+        metadata={"description": f"{description} ISO 8601 with a zone, from 1970-01-01 to "
+                  f"now + {ahead}."})
+
+
 class CommandSchema(InputSchema):
     """Every command takes an optional business time."""
 
-    occurred_at = fields.AwareDateTime(
-        load_default=None,
-        metadata={"description": "Business time, ISO 8601 with a zone; defaults to now."},
-    )
+    occurred_at = moment_field("Business time; defaults to now.")
 
 
 class ProblemSchema(Schema):

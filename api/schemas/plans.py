@@ -6,7 +6,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import CommandSchema, CurrencyCode, InputSchema, MoneySchema, Rate
+from api.schemas.common import (
+    CommandSchema,
+    CurrencyCode,
+    InputSchema,
+    MoneySchema,
+    Rate,
+    moment_field,
+)
+from domain.business_time import PLAN_LEAD
 
 DAYS = validate.Range(min=0, max=3650)
 
@@ -58,6 +66,9 @@ class CreatePlanSchema(PlanTermsFields, CommandSchema):
 
 class RevisePlanSchema(PlanTermsFields, CommandSchema):
     """POST /plans/{id}/revisions: the fields that change; the rest carry over."""
+
+    occurred_at = moment_field("When the revision takes effect; defaults to now. It may be "
+                               "announced ahead, by at most 366 days.", PLAN_LEAD)
 
     @validates_schema
     def has_changes(self, data: dict[str, Any], **kwargs: Any) -> None:

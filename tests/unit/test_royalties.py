@@ -20,6 +20,8 @@ from tests.unit.test_earning import PLAN, T0, ledger, partner, usd
 
 __all__ = ["ledger"]
 
+# Reports and closes are recorded once their months have begun.
+RECORDED = T0.replace(year=T0.year + 2)
 SCHEDULE = ((Decimal("100000"), Decimal("0.05")), (None, Decimal("0.08")))
 
 
@@ -32,7 +34,7 @@ def sign(ledger: MemoryLedger, pid: uuid.UUID, minimum: str | None = "2000.00") 
 
 def report(ledger: MemoryLedger, agreement: uuid.UUID, period: str, gross: str,
            returns: str = "0") -> None:
-    ledger.run(c.ReportRoyalty(T0, agreement, period, usd(gross), usd(returns)), T0)
+    ledger.run(c.ReportRoyalty(T0, agreement, period, usd(gross), usd(returns)), RECORDED)
 
 
 def amounts(ledger: MemoryLedger, kind: str, source_type: str) -> list[Money]:
@@ -48,13 +50,13 @@ def test_brackets_restatements_and_quarter_top_ups(ledger: MemoryLedger) -> None
     assert amounts(ledger, "Reversed", "royalty_report") == [usd("1600.00")]
     report(ledger, agreement, "2026-01", "80000.00")  # year 140,000: 5,000 + 3,200 = 8,200
     assert amounts(ledger, "Accrued", "royalty_report")[-1] == usd("3200.00")
-    ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q1"), T0)  # 8,200 >= 2,000
+    ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q1"), RECORDED)  # 8,200 >= 2,000
     assert amounts(ledger, "Accrued", "royalty_quarter") == []
     report(ledger, agreement, "2026-04", "10000.00")  # year 150,000: +800 at 8%
-    ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q2"), T0)  # 800 < 2,000: +1,200
+    ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q2"), RECORDED)  # 800 < 2,000: +1,200
     assert amounts(ledger, "Accrued", "royalty_quarter") == [usd("1200.00")]
     before = len(ledger.events)
-    ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q2"), T0)  # closing twice: nothing
+    ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q2"), RECORDED)  # closing twice: nothing
     assert len(ledger.events) == before
     report(ledger, agreement, "2026-04", "20000.00")  # +800: top-up shrinks to 400 (-800)
     assert amounts(ledger, "Reversed", "royalty_quarter") == [usd("800.00")]
@@ -100,7 +102,7 @@ def test_periods_currencies_and_sales_are_checked(ledger: MemoryLedger) -> None:
         ledger.run(c.ReportRoyalty(T0, agreement, "2026-01", Money.parse("1", "EUR"),
                                    usd("0")), T0)
     with pytest.raises(InvalidInput):
-        ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q5"), T0)
+        ledger.run(c.CloseRoyaltyQuarter(T0, agreement, "2026-Q5"), RECORDED)
     ledger.run(c.SuspendPartner(T0, pid, None), T0)
     with pytest.raises(InvalidTransition):
         report(ledger, agreement, "2026-01", "1.00")
@@ -135,7 +137,7 @@ def test_the_year_always_accrues_the_schedule_on_its_net_sales(
         returns_cents = gross_cents * returns_percent // 100
         ledger.run(c.ReportRoyalty(T0 + timedelta(minutes=len(ledger.events)), agreement,
                                    period, Money(Decimal(gross_cents).scaleb(-2), "USD"),
-                                   Money(Decimal(returns_cents).scaleb(-2), "USD")), T0)
+                                   Money(Decimal(returns_cents).scaleb(-2), "USD")), RECORDED)
         latest[period] = gross_cents - returns_cents
     net = Decimal(sum(latest.values())).scaleb(-2)
     expected = Money.rounded(royalty_on([Bracket(u, r) for u, r in SCHEDULE], net), "USD")
