@@ -174,8 +174,18 @@ def projections_status() -> None:
     try:
         store = svc.app.position()
         click.echo(f"store: {store}")
+        failing = False
         for runner in svc.projections.runners:
-            click.echo(f"{runner.name}: {runner.position()} (lag {store - runner.position()})")
+            position = runner.position()
+            line = f"{runner.name}: {position} (lag {store - position})"
+            failure = runner.recorded_failure()
+            if failure is not None:
+                failing = True
+                line += (f"  FAILING at position {failure.position} ({failure.event_type}) "
+                         f"since {failure.failed_at}: {failure.error}")
+            click.echo(line)
+        if failing:
+            raise SystemExit(1)
     finally:
         svc.close()
 

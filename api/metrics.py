@@ -31,6 +31,11 @@ class Metrics:
             "partnerledger_projection_position", "Position each projection has applied.",
             ["projection"], registry=self.registry,
         )
+        self.projection_failed_at = Gauge(
+            "partnerledger_projection_failed_position",
+            "Position of the event a projection stopped at (0: not failing).",
+            ["projection"], registry=self.registry,
+        )
 
     def init_app(self, app: Flask) -> None:
         """Times every request."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.sql import Cursor, Row
@@ -13,6 +13,7 @@ from domain.deals import Deal
 from domain.referrals import Referral
 from projections.base import Projection, on
 from projections.money import to_minor
+from projections.timestamps import iso
 
 DEAL_COLUMNS = (
     "deal_id, seq, partner_id, customer_name, customer_domain, estimated_value, currency, "
@@ -22,11 +23,6 @@ REFERRAL_COLUMNS = (
     "referral_id, seq, partner_id, lead_email, lead_company, status, reason, customer_id, "
     "attribution_expires_at, recorded_at, converted_at, points, version"
 )
-
-
-def iso(moment: datetime) -> str:
-    """Timestamps as fixed-width ISO 8601 text in UTC, so that text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 class Commissions(Projection):

@@ -14,8 +14,9 @@ from typing import Any
 from adapters.sql import Cursor
 from domain.accounts import PartnerAccount
 from projections.base import Projection, on
-from projections.commissions import Page, iso, page_of
+from projections.commissions import Page, page_of
 from projections.money import to_minor
+from projections.timestamps import iso
 
 
 class Ledger(Projection):

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from adapters.application import PartnerLedger
 from adapters.sql import BufferedCursor, Cursor, Database, OperationalError
@@ -26,8 +27,52 @@ POSITIONS_TABLE = (
 )
 
 
+FAILURES_TABLE = (
+    "CREATE TABLE IF NOT EXISTS projection_failures ("
+    "name TEXT PRIMARY KEY, position BIGINT NOT NULL, event_type TEXT NOT NULL, "
+    "error TEXT NOT NULL, failed_at TEXT NOT NULL)"
+)
+# Longest error text kept in the failures table and shown by /readyz.
+MAX_ERROR_TEXT = 500
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Where a projection stopped: the event it could not apply, and why."""
+
+    name: str
+    position: int
+    event_type: str
+    error: str
+    failed_at: str
+
+    def describe(self) -> str:
+        """One line for logs, the CLI and /readyz."""
+        return (f"projection {self.name} stopped at position {self.position} "
+                f"({self.event_type}): {self.error}")
+
+
 class ProjectionFailed(RuntimeError):
-    """A handler failed: the batch was rolled back and the projection stopped at its position."""
+    """A handler failed: the projection stopped just before the event it could not apply."""
+
+    def __init__(self, message: str, failure: Failure | None = None) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+class _HandlerError(Exception):
+    """A handler raised on the event at `position` (or, when writes were buffered, on one
+    of the events up to it)."""
+
+    def __init__(self, position: int, event: object, error: Exception) -> None:
+        super().__init__(str(error))
+        self.position = position
+        self.event = event
+        self.error = error
+
+
+def _event_type(event: object) -> str:
+    return getattr(type(event), "__qualname__", type(event).__name__)
 
 
 class ProjectionRunner:
@@ -40,7 +85,7 @@ class ProjectionRunner:
         self.db = db
         self.projection = projection
         self.batch_size = batch_size
-        self.failure: BaseException | None = None
+        self.failure: Failure | None = None
         self._lock = threading.Lock()
 
     @property
@@ -50,7 +95,7 @@ class ProjectionRunner:
 
     def setup(self) -> None:
         """Creates the projection's tables and its position row, if missing."""
-        self.db.create_tables([POSITIONS_TABLE, *self.projection.tables])
+        self.db.create_tables([POSITIONS_TABLE, FAILURES_TABLE, *self.projection.tables])
         with self.db.transaction() as cursor:
             cursor.execute(
                 "INSERT INTO projection_positions (name, position) VALUES (?, 0) "
@@ -112,32 +157,80 @@ class ProjectionRunner:
         for position, event in events:
             if position <= done:
                 continue  # another runner applied it already
-            self.projection.apply(event, position, buffered)
+            try:
+                self.projection.apply(event, position, buffered)
+            except OperationalError:
+                raise
+            except Exception as error:
+                raise _HandlerError(position, event, error) from error
             last = position
-        buffered.flush()
+        try:
+            buffered.flush()
+        except OperationalError:
+            raise
+        except Exception as error:
+            raise _HandlerError(last, events[-1][1], error) from error
         if last > done:
             cursor.execute(
                 "UPDATE projection_positions SET position = ?, updated_at = ? WHERE name = ?",
                 (last, self.app.clock().isoformat(), self.name),
             )
+            cursor.execute("DELETE FROM projection_failures WHERE name = ?", (self.name,))
         return last
 
     def _apply(self, start: int, events: Sequence[tuple[int, object]]) -> None:
         try:
-            with self.db.transaction() as cursor:
-                done = self._lock_position(cursor)
-                if done + 1 < start:
-                    # The position went back (a rebuild) after this batch was read: reading
-                    # again from the locked position is the only way not to skip events.
-                    return
-                self._write(cursor, done, events)
-        except OperationalError:
-            raise
-        except Exception as error:
-            self.failure = error
-            log.exception("projection %s failed after position %s", self.name, start - 1)
-            raise ProjectionFailed(f"projection {self.name} failed: {error}") from error
+            self._apply_in_one(start, events)
+        except _HandlerError:
+            # Apply the batch one event at a time: everything before the culprit is kept,
+            # and the culprit's position is known exactly.
+            for index in range(len(events)):
+                try:
+                    self._apply_in_one(start, events[index:index + 1])
+                except _HandlerError as failed:
+                    self._stop(failed)
         self.failure = None
+
+    def _apply_in_one(self, start: int, events: Sequence[tuple[int, object]]) -> None:
+        with self.db.transaction() as cursor:
+            done = self._lock_position(cursor)
+            if done + 1 < start:
+                # The position went back (a rebuild) after this batch was read: reading
+                # again from the locked position is the only way not to skip events.
+                return
+            self._write(cursor, done, events)
+
+    def _stop(self, failed: _HandlerError) -> None:
+        """Records where and why the projection stopped, loudly, and raises."""
+        failure = Failure(self.name, failed.position, _event_type(failed.event),
+                          f"{type(failed.error).__name__}: {failed.error}"[:MAX_ERROR_TEXT],
+                          self.app.clock().isoformat())
+        if self.failure is None or self.failure.position != failure.position:
+            log.error("%s", failure.describe(), exc_info=failed.error)
+        self.failure = failure
+        with self.db.transaction() as cursor:
+            cursor.execute("DELETE FROM projection_failures WHERE name = ?", (self.name,))
+            cursor.execute(
+                "INSERT INTO projection_failures (name, position, event_type, error, failed_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (failure.name, failure.position, failure.event_type, failure.error,
+                 failure.failed_at),
+            )
+        raise ProjectionFailed(failure.describe(), failure) from failed.error
+
+    def recorded_failure(self, cursor: Cursor | None = None) -> Failure | None:
+        """The failure recorded by any process running this projection, if it is stopped."""
+        if cursor is None:
+            with self.db.transaction(commit=False) as own:
+                return self.recorded_failure(own)
+        cursor.execute(
+            "SELECT position, event_type, error, failed_at FROM projection_failures "
+            "WHERE name = ?", (self.name,))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return Failure(self.name, int(row["position"]), str(row["event_type"]),
+                       str(row["error"]), str(row["failed_at"]))
 
     def rebuild(self) -> int:
         """Empties the read model and replays the whole log into it, in one transaction.
@@ -145,21 +238,31 @@ class ProjectionRunner:
         Readers keep seeing the old tables until the rebuilt ones commit, and other runners
         wait on the position lock, so nothing is read half-built or applied twice.
         """
-        with self._lock, self.db.transaction() as cursor:
-            self._lock_position(cursor)
-            self.projection.reset(cursor)
-            done = 0
-            while True:
-                notifications = self.app.recorder.select_notifications(done + 1,
-                                                                       self.batch_size)
-                if not notifications:
-                    break
-                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-                done = self._write(cursor, done, events)
-            cursor.execute(
-                "UPDATE projection_positions SET position = ?, updated_at = ? WHERE name = ?",
-                (done, self.app.clock().isoformat(), self.name),
-            )
+        try:
+            with self._lock, self.db.transaction() as cursor:
+                self._lock_position(cursor)
+                self.projection.reset(cursor)
+                done = 0
+                while True:
+                    notifications = self.app.recorder.select_notifications(done + 1,
+                                                                           self.batch_size)
+                    if not notifications:
+                        break
+                    events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                    done = self._write(cursor, done, events)
+                cursor.execute(
+                    "UPDATE projection_positions SET position = ?, updated_at = ? "
+                    "WHERE name = ?",
+                    (done, self.app.clock().isoformat(), self.name),
+                )
+                cursor.execute("DELETE FROM projection_failures WHERE name = ?", (self.name,))
+        except _HandlerError as failed:
+            failure = Failure(self.name, failed.position, _event_type(failed.event),
+                              f"{type(failed.error).__name__}: {failed.error}",
+                              self.app.clock().isoformat())
+            log.error("rebuild failed: %s", failure.describe(), exc_info=failed.error)
+            raise ProjectionFailed(f"rebuild failed: {failure.describe()}", failure) \
+                from failed.error
         return done
 
 

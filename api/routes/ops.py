@@ -29,11 +29,17 @@ def readyz() -> Response:
         store = svc.app.position()
         report["store_position"] = store
         for runner in svc.projections.runners:
+            position = runner.position()
+            failure = runner.recorded_failure()
             report["projections"][runner.name] = {
-                "position": runner.position(),
-                "lag": store - runner.position(),
-                "failing": runner.failure is not None,
+                "position": position,
+                "lag": store - position,
+                "failing": failure is not None,
             }
+            if failure is not None:
+                report["projections"][runner.name]["failure"] = {
+                    "position": failure.position, "event_type": failure.event_type,
+                    "error": failure.error, "failed_at": failure.failed_at}
     except Exception as error:
         return json_response({"status": "unavailable", "detail": str(error)}, 503)
     if any(p["failing"] for p in report["projections"].values()):
@@ -51,4 +57,7 @@ def metrics() -> Response:
     registry.store_position.set(svc.app.position())
     for runner in svc.projections.runners:
         registry.projection_position.labels(runner.name).set(runner.position())
+        failure = runner.recorded_failure()
+        registry.projection_failed_at.labels(runner.name).set(
+            0 if failure is None else failure.position)
     return registry.render()  # type: ignore[no-any-return]

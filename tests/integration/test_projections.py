@@ -79,30 +79,39 @@ def test_catch_up_builds_the_directory_and_reports_its_position(services: Servic
     assert runner.catch_up() == services.app.position()  # nothing left: nothing changes
 
 
-def test_a_failing_handler_rolls_back_its_whole_batch_and_stops_loudly(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+def test_a_failing_handler_stops_the_projection_just_before_its_event_and_names_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     seed(services, 40)
     runner = services.projections.get("partner_directory")
     runner.batch_size = 25
-    calls = {"n": 0}
+    positions = [n.id for n in services.app.recorder.select_notifications(1, 100)]
+    culprit = positions[39]  # the 15th event of the second batch
     original = PartnerDirectory.apply
 
-    def flaky(self: PartnerDirectory, event: Any, position: int, cursor: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 40:  # the 15th event of the second batch
+    def broken_on_one(self: PartnerDirectory, event: Any, position: int, cursor: Any) -> None:
+        if position == culprit:
             raise RuntimeError("disk on fire")
         original(self, event, position, cursor)
 
-    monkeypatch.setattr(PartnerDirectory, "apply", flaky)
-    with pytest.raises(ProjectionFailed):
+    monkeypatch.setattr(PartnerDirectory, "apply", broken_on_one)
+    with pytest.raises(ProjectionFailed) as raised:
         runner.catch_up()
-    first_batch_end = services.app.recorder.select_notifications(1, 25)[-1].id
-    assert runner.position() == first_batch_end
-    assert runner.failure is not None
+    assert raised.value.failure is not None
+    assert raised.value.failure.position == culprit
+    assert f"position {culprit}" in str(raised.value)
+    assert runner.position() == positions[38]  # everything before the culprit is kept
+    recorded = runner.recorded_failure()
+    assert recorded is not None
+    assert (recorded.position, recorded.error) == (culprit, "RuntimeError: disk on fire")
+    assert f"stopped at position {culprit}" in caplog.text
+    with pytest.raises(ProjectionFailed):  # still stopped there, whoever catches up
+        runner.catch_up()
+    assert runner.position() == positions[38]
     monkeypatch.setattr(PartnerDirectory, "apply", original)
     runner.catch_up()
     assert runner.failure is None
+    assert runner.recorded_failure() is None
     assert actual_directory(services) == expected_directory(services)
 
 
