@@ -22,7 +22,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.routes.payouts import RunSchema
 from api.routes.royalties import AgreementSchema, ReportSchema
-from api.schemas.common import CommandSchema, InputSchema
+from api.schemas.common import CommandSchema, InputSchema, business_time
 from api.schemas.earning import (
     CloseWonSchema,
     ConvertSchema,
@@ -35,6 +35,7 @@ from api.schemas.earning import (
 from api.schemas.partners import ApplySchema, ApproveSchema, ReasonSchema
 from api.schemas.plans import CreatePlanSchema, RevisePlanSchema
 from domain import commands as c
+from domain.business_time import PLAN_LEAD
 from domain.plans import PlanTerms, Tier
 
 SCHEMA_VERSION = 1
@@ -45,7 +46,8 @@ class EnvelopeSchema(InputSchema):
 
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    occurred_at = fields.AwareDateTime(required=True)
+    # the widest bound (a plan revision's); the domain applies each type's own
+    occurred_at = fields.AwareDateTime(required=True, validate=business_time(PLAN_LEAD))
     source = fields.String(required=True, validate=validate.Length(min=1, max=200))
     schema_version = fields.Integer(required=True, strict=True,
                                     validate=validate.Equal(SCHEMA_VERSION))

@@ -38,7 +38,7 @@ def moment_error(moment: datetime, now: datetime, ahead: timedelta = CLOCK_SKEW)
         return "Must not be before 1970-01-01T00:00:00Z."
     if moment > latest(now, ahead):
         limit = latest(now, ahead).astimezone(UTC).isoformat(timespec="seconds")
-        return f"Must not be after {limit} (the recording time plus {_describe(ahead)})."
+        return f"Must not be after {limit} (the recording time plus {describe_span(ahead)})."
     return None
 
 
@@ -80,7 +80,7 @@ def date_error(day: date, now: datetime, ahead: timedelta = PLAN_LEAD) -> str | 
     if day < EARLIEST.date():
         return "Must not be before 1970-01-01."
     if day > (now + ahead).date():
-        return f"Must not be more than {_describe(ahead)} after today."
+        return f"Must not be more than {describe_span(ahead)} after today."
     return None
 
 
@@ -116,7 +116,8 @@ def _add(errors: dict[str, list[str]], field: str, message: str | None) -> None:
         errors[field] = [message]
 
 
-def _describe(span: timedelta) -> str:
+def describe_span(span: timedelta) -> str:
+    """"5 minutes", "366 days"."""
     if span.days:
         return f"{span.days} days"
     return f"{int(span.total_seconds() // 60)} minutes"

@@ -27,6 +27,7 @@ from domain.money import decimal_text
 from domain.payouts import Payout, PayoutRun
 from projections.ledger import balances, partners_with_accounts, payouts_page, statement_page
 from projections.money import from_minor
+from projections.runner import ProjectionFailed
 
 blp = Blueprint("payouts", __name__, description="Payouts, balances and statements")
 
@@ -115,7 +116,12 @@ def run_payouts(body: dict[str, Any]) -> Response:
     in a payout is no longer available.
     """
     svc = services()
-    svc.projections.catch_up()
+    # Who has an account comes from the ledger read model; the other read models may lag.
+    try:
+        svc.projections.get("ledger").catch_up()
+    except ProjectionFailed as error:
+        raise ApiProblem(503, "projection-behind", f"The ledger read model is stopped: {error}",
+                         headers={"Retry-After": "30"}) from error
     with svc.db.transaction(commit=False) as cursor:
         partners = tuple(UUID(p) for p in partners_with_accounts(cursor))
     command = c.RunPayouts(body["occurred_at"], body["id"] or uuid4(), body["as_of"], partners)

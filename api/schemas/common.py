@@ -12,7 +12,14 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from adapters.clock import utc_now
-from domain.business_time import CLOCK_SKEW, PLAN_LEAD, date_error, moment_error, period_error
+from domain.business_time import (
+    CLOCK_SKEW,
+    PLAN_LEAD,
+    date_error,
+    describe_span,
+    moment_error,
+    period_error,
+)
 from domain.errors import InvalidInput
 from domain.money import Money, check_currency, parse_decimal, parse_rate
 
@@ -148,7 +155,7 @@ def moment_field(description: str, ahead: timedelta = CLOCK_SKEW) -> fields.Awar
     return fields.AwareDateTime(
         load_default=None, validate=business_time(ahead),
         metadata={"description": f"{description} ISO 8601 with a zone, from 1970-01-01 to "
-                  f"now + {ahead}."})
+                  f"now + {describe_span(ahead)}."})
 
 
 class CommandSchema(InputSchema):
