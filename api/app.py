@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from adapters.settings import Settings
-from api import auth, errors
+from api import auth, errors, limits
 from api.metrics import Metrics
 from api.routes import (
     billing,
@@ -67,6 +67,7 @@ def create_app(
     app.extensions["partnerledger_metrics"] = metrics
     metrics.init_app(app)
     auth.init_app(app)
+    limits.init_app(app)
 
     api = PartnerLedgerApi(app)
     for blueprint in (ops.blp, plans.blp, partners.blp, deals.blp, referrals.blp, billing.blp,

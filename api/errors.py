@@ -35,8 +35,14 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
+    414: "URI too long",
     415: "Unsupported media type",
+    417: "Expectation failed",
     422: "Validation error",
+    431: "Request header fields too large",
+    500: "Internal server error",
+    501: "Not implemented",
     503: "Service unavailable",
 }
 
@@ -45,8 +51,17 @@ TYPE_BY_STATUS = {
     401: "unauthorized",
     403: "forbidden",
     404: "not-found",
+    405: "method-not-allowed",
+    413: "content-too-large",
+    414: "uri-too-long",
+    415: "unsupported-media-type",
     422: "validation-error",
+    431: "header-fields-too-large",
+    500: "internal-error",
 }
+
+# werkzeug's own headers worth keeping on the problem response (Allow on a 405, above all).
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
 class ApiProblem(Exception):
@@ -70,6 +85,16 @@ class ApiProblem(Exception):
         self.extra = extra
 
 
+def problem_body(status: int, problem: str, detail: str) -> dict[str, Any]:
+    """The four members every problem carries; also used by the gunicorn worker."""
+    return {
+        "type": PROBLEM_BASE + problem,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+
+
 def problem_response(
     status: int,
     problem: str,
@@ -79,12 +104,7 @@ def problem_response(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """Builds the problem+json response."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + problem,
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_body(status, problem, detail)
     if errors:
         body["errors"] = errors
     body.update(extra or {})
@@ -139,7 +159,12 @@ def http_error(error: HTTPException) -> Response:
         return problem_response(422, "validation-error", "The request has invalid fields.",
                                 errors)
     problem = TYPE_BY_STATUS.get(status, f"http-{status}")
-    return problem_response(status, problem, error.description or TITLES.get(status, "Error"))
+    headers = {name: value for name, value in error.get_headers() if name in KEPT_HEADERS}
+    if status == 413:
+        # The body was not read: the server must close rather than drain it (api/server.py).
+        headers["Connection"] = "close"
+    return problem_response(status, problem, error.description or TITLES.get(status, "Error"),
+                            headers=headers)
 
 
 def unexpected_error(error: Exception) -> Response:

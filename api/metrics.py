@@ -8,6 +8,19 @@ from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+# Labels come from fixed sets: a raw verb or path would let any caller grow the registry.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The HTTP method if it is a known one, else OTHER."""
+    return method if method in KNOWN_METHODS else "OTHER"
+
+
+def route_label() -> str:
+    """The matched URL rule's template, else `unmatched`."""
+    return request.url_rule.rule if request.url_rule else "unmatched"
+
 
 class Metrics:
     """One registry per app, so test apps do not share counters."""
@@ -47,10 +60,10 @@ class Metrics:
         @app.after_request
         def observe(response: Response) -> Response:
             started = g.pop("request_started", None)
-            route = request.url_rule.rule if request.url_rule else "unmatched"
+            method, route = method_label(request.method), route_label()
             if started is not None:
-                self.latency.labels(request.method, route).observe(time.perf_counter() - started)
-            self.requests.labels(request.method, route, str(response.status_code)).inc()
+                self.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.requests.labels(method, route, str(response.status_code)).inc()
             return response
 
     def render(self) -> Response:
