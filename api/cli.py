@@ -23,6 +23,7 @@ from api.demo import DEMO_PARTNER_ID, load_demo
 from api.ingest import Ingestor
 from api.messages import SCHEMA_VERSION, BadMessage, decode
 from api.publish import Relay
+from api.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 from api.services import Services, build_services
 from domain import commands as c
 from domain.partners import Partner
@@ -117,6 +118,10 @@ def serve(host: str, port: int | None, workers: int, threads: int, demo: bool) -
             self.cfg.set("bind", f"{host}:{bind_port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "api.server.ProblemWorker")
+            self.cfg.set("limit_request_line", LIMIT_REQUEST_LINE)
+            self.cfg.set("limit_request_fields", LIMIT_REQUEST_FIELDS)
+            self.cfg.set("limit_request_field_size", LIMIT_REQUEST_FIELD_SIZE)
             self.cfg.set("accesslog", "-")
             self.cfg.set("graceful_timeout", 10)
 
