@@ -25,6 +25,18 @@ class Tier:
     bonus_rate: Decimal
 
 
+# Upper bounds of a plan's whole-number terms: every date derived from them stays in the
+# calendar, and every count fits the read models' 64-bit columns.
+TERM_BOUNDS = {
+    "referral_months": 600,
+    "attribution_days": 3650,
+    "deal_protection_days": 3650,
+    "hold_days": 3650,
+    "points_per_conversion": 1_000_000,
+}
+MAX_TIERS = 20
+
+
 @dataclass(frozen=True)
 class PlanTerms:
     """Everything one version of a plan says about how partners earn."""
@@ -45,10 +57,11 @@ class PlanTerms:
         errors: dict[str, list[str]] = {}
         if self.min_payout.currency != self.currency:
             errors["min_payout"] = [f"Must be in the plan currency {self.currency}."]
-        for field in ("referral_months", "attribution_days", "deal_protection_days", "hold_days",
-                      "points_per_conversion"):
-            if getattr(self, field) < 0:
-                errors[field] = ["Must not be negative."]
+        for field, most in TERM_BOUNDS.items():
+            if not 0 <= getattr(self, field) <= most:
+                errors[field] = [f"Must lie between 0 and {most}."]
+        if len(self.tiers) > MAX_TIERS:
+            errors["tiers"] = [f"At most {MAX_TIERS} tiers."]
         tier_errors = self._tier_errors()
         if tier_errors:
             errors["tiers"] = tier_errors

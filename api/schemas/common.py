@@ -179,7 +179,7 @@ class ReadQuerySchema(InputSchema):
 
     min_position = fields.Integer(
         load_default=None,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_CURSOR),
         metadata={"description": "Wait (bounded) until the read reflects this log position."},
     )
 

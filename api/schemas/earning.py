@@ -74,7 +74,7 @@ class RedemptionSchema(CommandSchema):
     """POST /partners/{id}/points/redemptions."""
 
     id = fields.UUID(load_default=None)
-    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**12))
     reward = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 

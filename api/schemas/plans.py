@@ -15,8 +15,12 @@ from api.schemas.common import (
     moment_field,
 )
 from domain.business_time import PLAN_LEAD
+from domain.plans import MAX_TIERS, TERM_BOUNDS
 
-DAYS = validate.Range(min=0, max=3650)
+DAYS = validate.Range(min=0, max=TERM_BOUNDS["hold_days"])
+MONTHS = validate.Range(min=0, max=TERM_BOUNDS["referral_months"])
+POINTS = validate.Range(min=0, max=TERM_BOUNDS["points_per_conversion"])
+TIERS = validate.Length(max=MAX_TIERS)
 
 
 class TierSchema(InputSchema):
@@ -34,13 +38,13 @@ class PlanTermsFields(InputSchema):
     currency = CurrencyCode()
     deal_rate = Rate()
     referral_rate = Rate()
-    referral_months = fields.Integer(strict=True, validate=validate.Range(min=0, max=600))
+    referral_months = fields.Integer(strict=True, validate=MONTHS)
     attribution_days = fields.Integer(strict=True, validate=DAYS)
     deal_protection_days = fields.Integer(strict=True, validate=DAYS)
     hold_days = fields.Integer(strict=True, validate=DAYS)
     min_payout = fields.Nested(MoneySchema)
-    points_per_conversion = fields.Integer(strict=True, validate=validate.Range(min=0))
-    tiers = fields.List(fields.Nested(TierSchema))
+    points_per_conversion = fields.Integer(strict=True, validate=POINTS)
+    tiers = fields.List(fields.Nested(TierSchema), validate=TIERS)
 
 
 class CreatePlanSchema(PlanTermsFields, CommandSchema):
@@ -51,17 +55,13 @@ class CreatePlanSchema(PlanTermsFields, CommandSchema):
     currency = CurrencyCode(required=True)
     deal_rate = Rate(required=True)
     referral_rate = Rate(required=True)
-    referral_months = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0, max=600)
-    )
+    referral_months = fields.Integer(required=True, strict=True, validate=MONTHS)
     attribution_days = fields.Integer(strict=True, validate=DAYS, load_default=90)
     deal_protection_days = fields.Integer(strict=True, validate=DAYS, load_default=90)
     hold_days = fields.Integer(strict=True, validate=DAYS, load_default=30)
     min_payout = fields.Nested(MoneySchema, required=True)
-    points_per_conversion = fields.Integer(
-        strict=True, validate=validate.Range(min=0), load_default=0
-    )
-    tiers = fields.List(fields.Nested(TierSchema), load_default=list)
+    points_per_conversion = fields.Integer(strict=True, validate=POINTS, load_default=0)
+    tiers = fields.List(fields.Nested(TierSchema), load_default=list, validate=TIERS)
 
 
 class RevisePlanSchema(PlanTermsFields, CommandSchema):

@@ -77,3 +77,22 @@ def test_min_payout_must_be_in_the_plan_currency() -> None:
 def test_the_base_tier_earns_no_bonus() -> None:
     assert terms().tier(BASE_TIER).bonus_rate == Decimal(0)
     assert terms().tier("gold").bonus_rate == Decimal("0.05")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("points_per_conversion", 10**30), ("points_per_conversion", 1_000_001),
+    ("hold_days", 3651), ("referral_months", 601), ("attribution_days", -1)])
+def test_whole_number_terms_are_bounded_so_derived_dates_and_counts_fit(
+    field: str, value: int
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        terms(**{field: value})
+    assert field in refused.value.errors
+
+
+def test_a_plan_has_at_most_twenty_tiers() -> None:
+    many = tuple(Tier(f"t{n}", Money.parse(str(n + 1), "USD"), Decimal("0.01"))
+                 for n in range(21))
+    with pytest.raises(InvalidInput) as refused:
+        terms(tiers=many)
+    assert "tiers" in refused.value.errors
