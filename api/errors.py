@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, has_request_context, json
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import PartnerLedgerError
@@ -134,13 +134,20 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def domain_error(error: PartnerLedgerError) -> Response:
-    """Maps a domain refusal to its status, in one table."""
+    """Maps a domain refusal to its status, in one table.
+
+    A partner key is told nothing about other partners: a refusal naming another partner's
+    deal or referral reaches it without their ids or dates (internal and auditor keys, and
+    the partner whose records they are, see everything).
+    """
     status = STATUS_BY_PROBLEM.get(error.problem, 409)
     errors = getattr(error, "errors", None)
     headers = {"Retry-After": "1"} if status == 503 else None
-    return problem_response(
-        status, error.problem, error.detail, errors, headers=headers, extra=error.extra
-    )
+    detail, extra = error.detail, error.extra
+    caller = g.get("principal") if has_request_context() else None
+    if caller is None or caller.role not in ("internal", "auditor"):
+        detail, extra = error.told_to_partner(getattr(caller, "partner_id", None))
+    return problem_response(status, error.problem, detail, errors, headers=headers, extra=extra)
 
 
 def http_error(error: HTTPException) -> Response:

@@ -160,6 +160,9 @@ class DomainRegistration(Aggregate):
             raise DealConflict(
                 f"Customer domain {self.domain} is protected by deal {holder} until "
                 f"{self.protected_until.isoformat() if self.protected_until else '?'}.",
+                public_detail=f"Customer domain {self.domain} is protected by another "
+                "registration.",
+                owner_id=self.partner_id,
                 conflicting_deal_id=str(holder),
             )
         self._held(deal_id, partner_id, protected_until, occurred_at)

@@ -186,7 +186,13 @@ def record_referral(
         if claim is None:
             claim = LeadClaim(id=claim_id, email=lead_email)
             aggregates.add(claim)
-        claim.hold(command.id, expires_at, occurred_at)
+        try:
+            claim.hold(command.id, expires_at, occurred_at)
+        except Duplicate as refusal:
+            # whose referral holds the lead decides what the caller may be told about it
+            holder = aggregates.find(Referral, claim.referral_id) if claim.referral_id else None
+            refusal.owner_id = holder.partner_id if holder is not None else None
+            raise
     referral = Referral(
         id=command.id,
         partner_id=partner.id,

@@ -6,17 +6,41 @@ Each error names the rule it protects; the API maps `problem` to an HTTP status 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 
 class PartnerLedgerError(Exception):
-    """Root of every error partnerledger raises on purpose."""
+    """Root of every error partnerledger raises on purpose.
+
+    A refusal that names another partner's records (a deal holding a domain, a referral
+    holding a lead) sets `public_detail`: what a partner other than `owner_id` is told, with
+    none of the extra members.
+    """
 
     problem = "error"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        public_detail: str | None = None,
+        owner_id: UUID | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        self.public_detail = public_detail
+        self.owner_id = owner_id
+
+    def told_to_partner(self, partner_id: UUID | None) -> tuple[str, dict[str, Any]]:
+        """The detail and extra members a partner may read: all of them, unless the refusal
+        names another partner's records or cannot tell whose they are."""
+        if self.public_detail is None or (
+            self.owner_id is not None and self.owner_id == partner_id
+        ):
+            return self.detail, self.extra
+        return self.public_detail, {}
 
 
 class InvalidInput(PartnerLedgerError):

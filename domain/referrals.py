@@ -101,7 +101,10 @@ class LeadClaim(Aggregate):
             return
         if self.converted or (self.expires_at is not None and occurred_at <= self.expires_at):
             raise Duplicate(
-                "This lead is already held by another referral (first touch wins).",
+                f"This lead is already held by referral {self.referral_id} "
+                "(first touch wins).",
+                public_detail="This lead is already held by another referral "
+                "(first touch wins).",
                 existing_referral_id=str(self.referral_id),
             )
 

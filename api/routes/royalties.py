@@ -25,6 +25,7 @@ from api.schemas.common import (
     business_period,
 )
 from domain import commands as c
+from domain.errors import NotFound
 from domain.money import Money
 from domain.royalties import RoyaltyAgreement, royalty_on
 
@@ -150,9 +151,15 @@ def get_agreement(query: dict[str, Any], agreement_id: UUID) -> Response:
     wait_for_position(query["min_position"])
     svc = services()
     position = svc.app.position()
-    agreement = svc.app.get_aggregate(RoyaltyAgreement, agreement_id)
+    try:
+        agreement: RoyaltyAgreement | None = svc.app.get_aggregate(RoyaltyAgreement,
+                                                                   agreement_id)
+    except NotFound:
+        agreement = None
     caller = principal()
-    if caller.role == "partner" and agreement.partner_id != caller.partner_id:
+    # another partner's agreement must read exactly like a missing one
+    if agreement is None or (caller.role == "partner"
+                             and agreement.partner_id != caller.partner_id):
         raise ApiProblem(404, "not-found", f"No royalty agreement with id {agreement_id}.")
     return json_response({**agreement_json(agreement), "position": position})
 
