@@ -8,8 +8,11 @@ from uuid import UUID
 
 from flask import Flask, current_app, g, request
 
+from adapters.application import PartnerLedger
 from adapters.keys import Principal
 from api.errors import ApiProblem
+from domain.errors import NotFound
+from domain.partners import CLOSED_STATES, Partner
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_ENDPOINTS = {"ops.healthz", "ops.readyz", "ops.metrics", "api-docs.openapi_json", "static"}
@@ -44,6 +47,20 @@ def check_acting_for(partner_id: UUID) -> None:
         raise ApiProblem(403, "forbidden", "A partner key acts for its own partner only.")
 
 
+def partner_closed(app: PartnerLedger, partner_id: UUID) -> bool:
+    """Whether the partner was rejected or terminated, which ends its keys.
+
+    Read from the partner's own events rather than the directory read model, which in a
+    process that did not record the change lags behind it: so a key stops working in every
+    process the moment the rejection or termination is saved, wherever it came from.
+    """
+    try:
+        partner = app.get_aggregate(Partner, partner_id)
+    except NotFound:
+        return False  # a key made ahead of its partner's application reads nothing yet
+    return partner.status in CLOSED_STATES
+
+
 def authenticate() -> None:
     """Runs before every request: 401 without a valid token, 403 for a role not allowed."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
@@ -52,8 +69,10 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "unauthorized", "Send an API key as 'Authorization: Bearer <token>'.")
-    found = current_app.extensions["partnerledger"].keys.authenticate(token.strip())
-    if found is None:
+    svc = current_app.extensions["partnerledger"]
+    found = svc.keys.authenticate(token.strip())
+    if found is None or (found.partner_id is not None
+                         and partner_closed(svc.app, found.partner_id)):
         raise ApiProblem(401, "unauthorized", "The API key is unknown or revoked.")
     g.principal = found
     view = current_app.view_functions.get(request.endpoint)
