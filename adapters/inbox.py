@@ -12,6 +12,9 @@ with its offsets, message ids and dead letters, or none of them.
 - `relay_positions`: how far `partnerledger publish` has relayed the log.
 - `dead_letters`: an outbox for `partner.inbound.dlq`, keyed by the message's own
   topic-partition-offset; the worker publishes and then marks them.
+- `ingest_partition_stops`: partitions whose stored offset the broker no longer has; the
+  worker consumes nothing from them until `partnerledger ingest reset-offsets` deletes the
+  row, in the transaction that records the reset.
 """
 
 from __future__ import annotations
@@ -42,7 +45,14 @@ INBOX_TABLES = (
     "PRIMARY KEY (topic, partition_no, message_offset))",
     "CREATE INDEX IF NOT EXISTS dead_letters_unpublished "
     "ON dead_letters (topic, partition_no, message_offset) WHERE published_at IS NULL",
+    "CREATE TABLE IF NOT EXISTS ingest_partition_stops ("
+    "consumer_group TEXT NOT NULL, topic TEXT NOT NULL, partition_no INTEGER NOT NULL, "
+    "stored_offset BIGINT NOT NULL, broker_start BIGINT NOT NULL, broker_end BIGINT NOT NULL, "
+    "reason TEXT NOT NULL, stopped_at TEXT NOT NULL, "
+    "PRIMARY KEY (consumer_group, topic, partition_no))",
 )
+STOP_COLUMNS = ("consumer_group, topic, partition_no, stored_offset, broker_start, broker_end, "
+                "reason, stopped_at")
 
 
 class InboxMoved(PartnerLedgerError):
@@ -90,6 +100,41 @@ class DeadLetter:
     message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class PartitionStop:
+    """A partition the worker stopped: its stored offset is outside what the broker has."""
+
+    group: str
+    topic: str
+    partition: int
+    stored_offset: int
+    start: int  # the broker's first offset
+    end: int  # the offset after the broker's last record
+    stopped_at: str
+
+    @property
+    def reason(self) -> str:
+        """`beyond-end` (the topic was recreated?) or `below-start` (retention deleted it)."""
+        return "beyond-end" if self.stored_offset > self.end else "below-start"
+
+    @property
+    def detail(self) -> str:
+        """The stop in one sentence, for logs and `ingest status`."""
+        if self.stored_offset > self.end:
+            why = f"beyond the partition's end {self.end} (was the topic recreated?)"
+        else:
+            why = (f"below the partition's start {self.start} (records deleted before they "
+                   "were applied)")
+        return (f"{self.topic}:{self.partition} stored offset {self.stored_offset} is {why}; "
+                f"broker has [{self.start}, {self.end})")
+
+
+def _stop(row: Any) -> PartitionStop:
+    return PartitionStop(row["consumer_group"], row["topic"], int(row["partition_no"]),
+                         int(row["stored_offset"]), int(row["broker_start"]),
+                         int(row["broker_end"]), row["stopped_at"])
+
+
 class Inbox:
     """Reads and writes the ingestion tables."""
 
@@ -131,6 +176,45 @@ class Inbox:
                 "AND next_offset = ?",
                 rows=updates, expect=len(updates)),
         ]
+
+    # stopped partitions -------------------------------------------------------------------
+
+    def record_stop(self, stop: PartitionStop) -> None:
+        """Records (or refreshes the broker's range of) a stopped partition."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                f"INSERT INTO ingest_partition_stops ({STOP_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (consumer_group, topic, partition_no) DO UPDATE SET "
+                "stored_offset = excluded.stored_offset, broker_start = excluded.broker_start, "
+                "broker_end = excluded.broker_end",
+                (stop.group, stop.topic, stop.partition, stop.stored_offset, stop.start,
+                 stop.end, stop.stopped_at))
+
+    def stops(self, topic: str) -> dict[int, PartitionStop]:
+        """This group's stopped partitions of `topic`, by partition."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT {STOP_COLUMNS} FROM ingest_partition_stops "  # noqa: S608
+                           "WHERE consumer_group = ? AND topic = ?", (self.group, topic))
+            return {int(r["partition_no"]): _stop(r) for r in cursor.fetchall()}
+
+    def stopped_partitions(self) -> list[PartitionStop]:
+        """Every stopped partition in the store, of any group and topic (for `/metrics`)."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT {STOP_COLUMNS} FROM ingest_partition_stops "  # noqa: S608
+                           "ORDER BY consumer_group, topic, partition_no")
+            return [_stop(r) for r in cursor.fetchall()]
+
+    def reset_offset(self, topic: str, partition: int, old: int | None, new: int,
+                     now: datetime) -> list[SideWrite]:
+        """Writes that set a partition's stored offset by hand (if it is still `old`) and
+        clear its stop: for the transaction that records the reset."""
+        return [*self.move_offsets(topic, {partition: (old, new)}, now),
+                SideWrite("DELETE FROM ingest_partition_stops "
+                          "WHERE consumer_group = ? AND topic = ? AND partition_no = ?",
+                          (self.group, topic, partition))]
+
+    # message ids ---------------------------------------------------------------------------
 
     def fingerprints(self, message_ids: Iterable[str]) -> dict[str, str]:
         """The fingerprints of those of these ids already applied or dead-lettered."""

@@ -43,7 +43,8 @@ class Settings:
             return cls(
                 database_url=env.get("PARTNERLEDGER_DATABASE_URL", DEFAULT_DATABASE_URL),
                 port=int(env.get("PORT", "8080")),
-                kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+                kafka_bootstrap_servers=bootstrap_servers(
+                    env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")),
                 inbound_topic=env.get("PARTNERLEDGER_INBOUND_TOPIC", "partner.inbound"),
                 dlq_topic=env.get("PARTNERLEDGER_DLQ_TOPIC", "partner.inbound.dlq"),
                 events_topic=env.get("PARTNERLEDGER_EVENTS_TOPIC", "partner.events"),
@@ -66,6 +67,17 @@ class Settings:
         return {**store_env(self.database_url), **self.extra_env}
 
 
+def bootstrap_servers(value: str) -> str:
+    """`host:port[,host:port...]` as given, or ConfigurationError naming what is wrong."""
+    servers = [server.strip() for server in value.split(",")]
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(
+                f"KAFKA_BOOTSTRAP_SERVERS must be host:port[,host:port...], got {value!r}")
+    return ",".join(servers)
+
+
 def store_env(database_url: str) -> dict[str, str]:
     """Maps `sqlite:///path` or `postgresql://user:pw@host:port/db?schema=s` to library env."""
     url = urlsplit(database_url)
@@ -86,11 +98,15 @@ def store_env(database_url: str) -> dict[str, str]:
         }
     if url.scheme in ("postgresql", "postgres"):
         query = parse_qs(url.query)
+        try:
+            port = url.port
+        except ValueError as error:
+            raise ConfigurationError(f"PARTNERLEDGER_DATABASE_URL: {error}") from error
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_PORT": str(port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 import logging
+import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import click
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from gunicorn.app.base import BaseApplication
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NoBrokersAvailable
 
 from adapters import kafka
 from adapters.clock import utc_now
-from adapters.settings import Settings
+from adapters.settings import DEFAULT_DATABASE_URL, ConfigurationError, Settings
+from api import ingest_offsets
 from api.app import create_app
 from api.demo import DEMO_PARTNER_ID, load_demo
 from api.ingest import Ingestor
@@ -26,6 +34,7 @@ from api.publish import Relay
 from api.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
 from api.services import Services, build_services
 from domain import commands as c
+from domain.errors import PartnerLedgerError
 from domain.partners import Partner
 from projections.commissions import open_deals_past_window
 
@@ -36,13 +45,65 @@ def _services() -> Services:
     return build_services(Settings.from_env())
 
 
-@click.group()
+STORE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
+
+
+def _redacted(database_url: str) -> str:
+    """The URL without its password."""
+    url = urlsplit(database_url)
+    if url.password is None:
+        return database_url
+    netloc = url.netloc.replace(f":{url.password}@", ":***@")
+    return url._replace(netloc=netloc).geturl()
+
+
+def operator_message(error: Exception) -> str | None:
+    """One line saying what is wrong with the setup, or None for an error that is a bug."""
+    env = os.environ
+    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", Settings.kafka_bootstrap_servers)
+    if isinstance(error, ConfigurationError):
+        message = str(error)
+    elif isinstance(error, PartnerLedgerError):
+        message = error.detail
+    elif isinstance(error, STORE_ERRORS):
+        url = env.get("PARTNERLEDGER_DATABASE_URL", DEFAULT_DATABASE_URL)
+        message = f"cannot use the database {_redacted(url)}: {error}"
+    elif isinstance(error, NoBrokersAvailable | KafkaConnectionError | KafkaTimeoutError):
+        message = f"no Kafka broker reachable at {bootstrap}: {error}"
+    elif isinstance(error, KafkaError):
+        message = f"Kafka at {bootstrap}: {error}"
+    elif isinstance(error, OSError):
+        message = str(error)
+    else:
+        return None
+    return " ".join(message.split())  # one line, whatever the driver's message looks like
+
+
+class OperatorErrors(click.Group):
+    """Every command: a setup problem (no broker, no database, a malformed setting) is one
+    line on stderr and exit status 1, not a traceback (which `--log-level debug` adds)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            message = operator_message(error)
+            if message is None:
+                raise
+            log.debug("%s", message, exc_info=True)
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=OperatorErrors)
 @click.option("--log-level", default="INFO", show_default=True)
 def main(log_level: str) -> None:
     """partnerledger: the system of record for partner programs."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if log_level.upper() != "DEBUG":
+        # kafka-python narrates every connection at INFO: keep it for debugging
+        logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 @main.group()
@@ -232,12 +293,15 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--batch-size", type=int, default=None,
               help="Records per poll and transaction. Default: $PARTNERLEDGER_INGEST_BATCH_SIZE "
               "or 1000.")
-def ingest(batch_size: int | None) -> None:
+@click.pass_context
+def ingest(ctx: click.Context, batch_size: int | None) -> None:
     """Applies inbound Kafka messages exactly once until SIGTERM or SIGINT."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = Settings.from_env()
     if batch_size is not None:
         settings = dataclasses.replace(settings, ingest_batch_size=batch_size)
@@ -255,6 +319,79 @@ def ingest(batch_size: int | None) -> None:
             producer.close(timeout=10)
     finally:
         svc.close()
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Rows as plain columns aligned on the widest cell; the last column runs free."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
+                       row[-1]]).rstrip() for row in rows]
+
+
+@ingest.command("status")
+def ingest_status() -> None:
+    """Per partition of the inbound topic: stored offset, the broker's range, lag, stops.
+
+    Exits with status 1 when a partition is stopped."""
+    settings = Settings.from_env()
+    svc = build_services(settings)
+    try:
+        probe = kafka.offsets_probe(settings)
+        try:
+            rows = ingest_offsets.status(svc.inbox, probe, settings.inbound_topic)
+        finally:
+            probe.close()
+    finally:
+        svc.close()
+
+    def shown(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    table = [["PARTITION", "STORED", "START", "END", "LAG", "STATE"]]
+    for row in rows:
+        state = "ok" if row.stop is None else (
+            f"STOPPED since {row.stop.stopped_at}: {row.stop.detail}")
+        if row.start is None and row.stop is None:
+            state = "not on the broker"
+        table.append([str(row.partition), shown(row.stored), shown(row.start), shown(row.end),
+                      shown(row.lag), state])
+    click.echo(f"topic {settings.inbound_topic}, consumer group {settings.consumer_group}")
+    for line in _table(table):
+        click.echo(line)
+    if any(row.stop is not None for row in rows):
+        raise SystemExit(1)
+
+
+@ingest.command("reset-offsets")
+@click.option("--partition", type=int, required=True)
+@click.option("--to", "to", required=True, metavar="earliest|latest|OFFSET",
+              help="The broker's first offset, the offset after its last record, or a number.")
+@click.option("--topic", default=None, help="Default: the inbound topic.")
+@click.option("--reason", required=True, help="Why: recorded with the reset.")
+@click.option("--by", "requested_by", default=None, help="Who. Default: the OS user.")
+def ingest_reset_offsets(partition: int, to: str, topic: str | None, reason: str,
+                         requested_by: str | None) -> None:
+    """Sets where ingestion reads a partition from, and clears its stop; recorded as an event.
+
+    Records below the new offset are never applied; from it on, each is applied once (ids
+    already applied are duplicates). A running worker resumes the partition within seconds."""
+    settings = Settings.from_env()
+    who = requested_by or getpass.getuser()
+    svc = build_services(settings)
+    try:
+        probe = kafka.offsets_probe(settings)
+        try:
+            done = ingest_offsets.reset(svc.app, svc.inbox, probe,
+                                        topic or settings.inbound_topic, partition,
+                                        to, who, reason)
+        finally:
+            probe.close()
+    finally:
+        svc.close()
+    cleared = "" if done.cleared_stop is None else f", stop cleared ({done.cleared_stop.reason})"
+    before = "-" if done.from_offset is None else done.from_offset
+    click.echo(f"{done.topic}:{done.partition} offset {before} -> {done.to_offset}{cleared}; "
+               f"recorded at position {done.position}")
 
 
 @main.command()
@@ -300,7 +437,8 @@ def send(message_type: str, data: str, key: str | None, occurred_at: str | None,
     except BadMessage as bad:  # the worker would dead-letter it: say so now
         raise click.ClickException(f"{bad.reason}: {bad.detail}") from bad
     partition_key = key or str(body.get("partner_id") or body.get("id") or "")
-    producer = kafka.producer(settings, "partnerledger-cli")
+    producer = kafka.producer(settings, "partnerledger-cli",
+                              bootstrap_timeout_ms=kafka.BOOTSTRAP_TIMEOUT_MS)
     try:
         sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
                              value=raw).get(timeout=30)

@@ -11,6 +11,13 @@ after everything before it has been applied and projected. A message that cannot
 applied (undecodable, invalid, unknown type, refused by a rule, or a different message
 reusing an id) is recorded as a dead letter in the same transaction, and published to the
 dead-letter topic afterwards; the partition moves on.
+
+A stored offset the broker no longer has (beyond the partition's end after the topic was
+recreated, below its start after retention deleted records not yet applied) is never
+skipped: the worker checks each partition's stored offset against the broker's range when
+it is assigned, when the client reports it out of range, and every few seconds; a partition
+outside is paused, logged as an error and recorded as stopped, and resumes only after
+`partnerledger ingest reset-offsets` has moved its offset and cleared the stop.
 """
 
 from __future__ import annotations
@@ -26,10 +33,16 @@ from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import (
+    KafkaError,
+    LogTruncationError,
+    NoOffsetForPartitionError,
+    OffsetOutOfRangeError,
+)
 
+from adapters import kafka
 from adapters.application import BatchResult
-from adapters.inbox import DeadLetter, InboxMoved
+from adapters.inbox import DeadLetter, InboxMoved, PartitionStop
 from adapters.sql import SideWrite
 from api.messages import BadMessage, Message, decode
 from api.services import Services
@@ -42,6 +55,9 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 5
 # Failures of the store or the broker: wait this long, doubling, before trying again.
 BACKOFF = (0.5, 30.0)
+# How often (seconds) running partitions are checked against the broker's range, and
+# stopped ones for a reset.
+CHECK_INTERVAL = 5.0
 
 
 @dataclass(frozen=True)
@@ -111,10 +127,13 @@ class Counts:
 class Ingestor:
     """The consumer-group worker; `run` loops until `stop` is set."""
 
-    def __init__(self, svc: Services, consumer: KafkaConsumer, producer: KafkaProducer) -> None:
+    def __init__(self, svc: Services, consumer: KafkaConsumer, producer: KafkaProducer,
+                 probe: KafkaConsumer | None = None) -> None:
         self.svc = svc
         self.consumer = consumer
         self.producer = producer
+        # asks the broker where partitions start and end; made when first needed
+        self._probe = probe
         self.topic = svc.settings.inbound_topic
         self.dlq_topic = svc.settings.dlq_topic
         self.inbox = svc.inbox
@@ -122,6 +141,12 @@ class Ingestor:
         svc.app.keep_aggregates(svc.settings.ingest_cache_size)
         # assigned partitions -> the next offset to apply, as stored (None: nothing yet)
         self.next_offsets: dict[TopicPartition, int | None] = {}
+        # assigned partitions, paused: not yet checked against the broker's range, or stopped
+        # because the broker does not have their stored offset (recorded in the store or not)
+        self.unchecked: set[TopicPartition] = set()
+        self.stopped: dict[TopicPartition, PartitionStop] = {}
+        self.unrecorded: set[TopicPartition] = set()
+        self.check_interval = CHECK_INTERVAL
         self.counts = Counts()
         # whether the outbox may hold dead letters of our partitions: after an assignment,
         # after a batch that recorded some, and until a publication got through
@@ -130,11 +155,20 @@ class Ingestor:
     # partition assignment ----------------------------------------------------------------
 
     def assigned(self, partitions: Sequence[TopicPartition]) -> None:
-        """Starts each newly assigned partition where the store says it stopped."""
+        """Positions each newly assigned partition where the store says it stopped, paused
+        until its offset is checked against the broker (or for good, if it is stopped)."""
         stored = self.inbox.offsets(self.topic)
+        stops = self.inbox.stops(self.topic)
         for tp in partitions:
             self.next_offsets[tp] = stored.get(tp.partition)
             self._seek(tp)
+            self.consumer.pause(tp)
+            stop = stops.get(tp.partition)
+            if stop is not None:
+                self.stopped[tp] = stop
+                log.error("partition stays stopped until its offset is reset: %s", stop.detail)
+            else:
+                self.unchecked.add(tp)
         self.dead_letters_due = True
         log.info("assigned %s", sorted(tp.partition for tp in self.next_offsets))
 
@@ -142,6 +176,80 @@ class Ingestor:
         """Forgets partitions given to another worker."""
         for tp in partitions:
             self.next_offsets.pop(tp, None)
+            self.unchecked.discard(tp)
+            self.stopped.pop(tp, None)
+            self.unrecorded.discard(tp)
+
+    # stored offsets the broker does not have -----------------------------------------------
+
+    @property
+    def probe(self) -> KafkaConsumer:
+        """The consumer that asks for partition ranges (never the group's own)."""
+        if self._probe is None:
+            self._probe = kafka.offsets_probe(self.svc.settings)
+        return self._probe
+
+    def check_ranges(self, partitions: Sequence[TopicPartition]) -> None:
+        """Resumes those of these partitions whose stored offset the broker has; stops the
+        others. A partition with nothing stored starts at the beginning: nothing to lose."""
+        wanted = [tp for tp in partitions if tp in self.next_offsets and tp not in self.stopped]
+        stored = {tp: offset for tp in wanted
+                  if (offset := self.next_offsets[tp]) is not None}
+        ranges = kafka.partition_ranges(self.probe, list(stored), at_least=stored)
+        for tp in wanted:
+            offset = stored.get(tp)
+            if offset is not None and not ranges[tp].holds(offset):
+                self._stop_partition(tp, offset, ranges[tp])
+            elif tp in self.unchecked:
+                self.unchecked.discard(tp)
+                self._seek(tp)  # records fetched while paused were dropped
+                self.consumer.resume(tp)
+
+    def _stop_partition(self, tp: TopicPartition, offset: int, found: kafka.PartitionRange
+                        ) -> None:
+        self.consumer.pause(tp)
+        self.unchecked.discard(tp)
+        stop = PartitionStop(self.inbox.group, tp.topic, tp.partition, offset, found.start,
+                             found.end, datetime.now(UTC).isoformat())
+        self.stopped[tp] = stop
+        self.unrecorded.add(tp)
+        log.error("partition stopped, nothing more is read from it until `partnerledger ingest "
+                  "reset-offsets --topic %s --partition %d`: %s", tp.topic, tp.partition,
+                  stop.detail)
+        self._record_stops()
+
+    def _record_stops(self) -> None:
+        for tp in sorted(self.unrecorded):
+            self.inbox.record_stop(self.stopped[tp])
+            self.unrecorded.discard(tp)
+
+    def check_stopped(self) -> None:
+        """Takes up partitions whose stop an operator cleared with a reset, from the offset
+        the reset stored; they are checked against the broker again before they resume."""
+        self._record_stops()
+        if not self.stopped:
+            return
+        stops = self.inbox.stops(self.topic)
+        stored = self.inbox.offsets(self.topic)
+        for tp in [tp for tp in self.stopped if tp.partition not in stops]:
+            del self.stopped[tp]
+            self.next_offsets[tp] = stored.get(tp.partition)
+            self.unchecked.add(tp)
+            log.warning("partition %s:%d was reset to offset %s; resuming", tp.topic,
+                        tp.partition, self.next_offsets[tp])
+        self.check_ranges(sorted(self.unchecked))
+
+    def out_of_range(self, error: KafkaError) -> None:
+        """The client found positions the broker does not have: check those partitions
+        (all of ours, when the error does not say which)."""
+        named = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+        log.warning("offsets out of range on %s; checking them against the broker",
+                    sorted(str(tp) for tp in named) or "unnamed partitions")
+        for tp in [tp for tp in named if tp in self.next_offsets] or list(self.next_offsets):
+            if tp not in self.stopped:
+                self.consumer.pause(tp)
+                self.unchecked.add(tp)
+        self.check_ranges(sorted(self.unchecked))
 
     def _seek(self, tp: TopicPartition) -> None:
         offset = self.next_offsets.get(tp)
@@ -171,15 +279,38 @@ class Ingestor:
                 worker.assigned(list(assigned))
 
         self.consumer.subscribe([self.topic], listener=Listener())
+        try:
+            self._loop(stop, poll_ms)
+        finally:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
+
+    def _loop(self, stop: threading.Event, poll_ms: int) -> None:
         backoff = BACKOFF[0]
-        last_report = time.monotonic()
+        last_report = last_check = time.monotonic()
         while not stop.is_set():
             try:
-                polled = self.consumer.poll(timeout_ms=poll_ms)
+                try:
+                    polled = self.consumer.poll(timeout_ms=poll_ms)
+                except (OffsetOutOfRangeError, LogTruncationError) as error:
+                    self.out_of_range(error)
+                    continue
+                except NoOffsetForPartitionError:
+                    # assigned while the store was down: the callback could not seek
+                    self.assigned([tp for tp in self.consumer.assignment()
+                                   if tp not in self.next_offsets])
+                    continue
+                if self.unchecked:
+                    self.check_ranges(sorted(self.unchecked))
                 if polled:
                     self.apply(polled)
                     self._commit_for_monitoring()
                 self.publish_dead_letters()
+                if time.monotonic() - last_check > self.check_interval:
+                    self.check_stopped()
+                    self.check_ranges(sorted(self.next_offsets))
+                    last_check = time.monotonic()
                 backoff = BACKOFF[0]
             except (PersistenceError, KafkaError, WriteConflict, OSError) as error:
                 log.warning("batch not applied, retrying in %.1fs: %s", backoff, error)
@@ -207,6 +338,8 @@ class Ingestor:
         """Applies one poll's records, partition by partition in offset order."""
         batch: list[Received] = []
         for tp, records in polled.items():
+            if tp in self.stopped or tp in self.unchecked:
+                continue  # paused: fetched before the pause; read again from its offset
             if tp not in self.next_offsets:
                 if tp in self.consumer.assignment():
                     # ours, but the assignment callback failed (say, the store was down):
