@@ -11,6 +11,8 @@ import signal
 import sqlite3
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +22,7 @@ import click
 import psycopg
 from eventsourcing.persistence import PersistenceError
 from gunicorn.app.base import BaseApplication
-from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, NoBrokersAvailable
+from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
 from adapters import kafka
 from adapters.clock import utc_now
@@ -68,8 +70,8 @@ def operator_message(error: Exception) -> str | None:
     elif isinstance(error, STORE_ERRORS):
         url = env.get("PARTNERLEDGER_DATABASE_URL", DEFAULT_DATABASE_URL)
         message = f"cannot use the database {_redacted(url)}: {error}"
-    elif isinstance(error, NoBrokersAvailable | KafkaConnectionError | KafkaTimeoutError):
-        message = f"no Kafka broker reachable at {bootstrap}: {error}"
+    elif isinstance(error, KafkaConnectionError | KafkaTimeoutError):
+        message = f"no Kafka broker reachable at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)"
     elif isinstance(error, KafkaError):
         message = f"Kafka at {bootstrap}: {error}"
     elif isinstance(error, OSError):
@@ -92,6 +94,22 @@ class OperatorErrors(click.Group):
                 raise
             log.debug("%s", message, exc_info=True)
             raise click.ClickException(message) from None
+
+
+@contextmanager
+def _connecting() -> Iterator[None]:
+    """While Kafka clients first connect: kafka-python logs every failed attempt as an error,
+    and the operator gets one line instead if they all fail (all of them with debug)."""
+    logger = logging.getLogger("kafka")
+    if logger.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @click.group(cls=OperatorErrors)
@@ -308,10 +326,11 @@ def ingest(ctx: click.Context, batch_size: int | None) -> None:
     stop = _stop_on_signals()
     svc = build_services(settings)
     try:
-        kafka.ensure_topics(settings, {settings.inbound_topic: settings.topic_partitions,
-                                       settings.dlq_topic: settings.topic_partitions})
-        consumer = kafka.consumer(settings)
-        producer = kafka.producer(settings, "partnerledger-dead-letters")
+        with _connecting():
+            kafka.ensure_topics(settings, {settings.inbound_topic: settings.topic_partitions,
+                                           settings.dlq_topic: settings.topic_partitions})
+            consumer = kafka.consumer(settings)
+            producer = kafka.producer(settings, "partnerledger-dead-letters")
         try:
             Ingestor(svc, consumer, producer).run(stop)
         finally:
@@ -336,7 +355,8 @@ def ingest_status() -> None:
     settings = Settings.from_env()
     svc = build_services(settings)
     try:
-        probe = kafka.offsets_probe(settings)
+        with _connecting():
+            probe = kafka.offsets_probe(settings)
         try:
             rows = ingest_offsets.status(svc.inbox, probe, settings.inbound_topic)
         finally:
@@ -379,7 +399,8 @@ def ingest_reset_offsets(partition: int, to: str, topic: str | None, reason: str
     who = requested_by or getpass.getuser()
     svc = build_services(settings)
     try:
-        probe = kafka.offsets_probe(settings)
+        with _connecting():
+            probe = kafka.offsets_probe(settings)
         try:
             done = ingest_offsets.reset(svc.app, svc.inbox, probe,
                                         topic or settings.inbound_topic, partition,
@@ -402,9 +423,10 @@ def publish(batch_size: int) -> None:
     stop = _stop_on_signals()
     svc = build_services(settings)
     try:
-        kafka.ensure_topics(settings, {settings.events_topic: settings.topic_partitions})
-        producer = kafka.producer(settings, "partnerledger-relay")
-        tail = kafka.tail_reader(settings)
+        with _connecting():
+            kafka.ensure_topics(settings, {settings.events_topic: settings.topic_partitions})
+            producer = kafka.producer(settings, "partnerledger-relay")
+            tail = kafka.tail_reader(settings)
         try:
             Relay(svc, producer, tail, batch_size).run(stop)
         finally:
@@ -437,8 +459,9 @@ def send(message_type: str, data: str, key: str | None, occurred_at: str | None,
     except BadMessage as bad:  # the worker would dead-letter it: say so now
         raise click.ClickException(f"{bad.reason}: {bad.detail}") from bad
     partition_key = key or str(body.get("partner_id") or body.get("id") or "")
-    producer = kafka.producer(settings, "partnerledger-cli",
-                              bootstrap_timeout_ms=kafka.BOOTSTRAP_TIMEOUT_MS)
+    with _connecting():
+        producer = kafka.producer(settings, "partnerledger-cli",
+                                  bootstrap_timeout_ms=kafka.BOOTSTRAP_TIMEOUT_MS)
     try:
         sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
                              value=raw).get(timeout=30)
