@@ -187,9 +187,9 @@ class Inbox:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (consumer_group, topic, partition_no) DO UPDATE SET "
                 "stored_offset = excluded.stored_offset, broker_start = excluded.broker_start, "
-                "broker_end = excluded.broker_end",
+                "broker_end = excluded.broker_end, reason = excluded.reason",
                 (stop.group, stop.topic, stop.partition, stop.stored_offset, stop.start,
-                 stop.end, stop.stopped_at))
+                 stop.end, stop.reason, stop.stopped_at))
 
     def stops(self, topic: str) -> dict[int, PartitionStop]:
         """This group's stopped partitions of `topic`, by partition."""

@@ -97,9 +97,10 @@ class OperatorErrors(click.Group):
 
 
 @contextmanager
-def _connecting() -> Iterator[None]:
-    """While Kafka clients first connect: kafka-python logs every failed attempt as an error,
-    and the operator gets one line instead if they all fail (all of them with debug)."""
+def _kafka_quiet() -> Iterator[None]:
+    """While Kafka clients connect, or do a one-off job and close: kafka-python logs every
+    failed attempt (and a close) as an error; what fails reaches the operator as one line
+    instead (everything, with `--log-level debug`)."""
     logger = logging.getLogger("kafka")
     if logger.isEnabledFor(logging.DEBUG):
         yield
@@ -326,7 +327,7 @@ def ingest(ctx: click.Context, batch_size: int | None) -> None:
     stop = _stop_on_signals()
     svc = build_services(settings)
     try:
-        with _connecting():
+        with _kafka_quiet():
             kafka.ensure_topics(settings, {settings.inbound_topic: settings.topic_partitions,
                                            settings.dlq_topic: settings.topic_partitions})
             consumer = kafka.consumer(settings)
@@ -355,12 +356,12 @@ def ingest_status() -> None:
     settings = Settings.from_env()
     svc = build_services(settings)
     try:
-        with _connecting():
+        with _kafka_quiet():
             probe = kafka.offsets_probe(settings)
-        try:
-            rows = ingest_offsets.status(svc.inbox, probe, settings.inbound_topic)
-        finally:
-            probe.close()
+            try:
+                rows = ingest_offsets.status(svc.inbox, probe, settings.inbound_topic)
+            finally:
+                probe.close()
     finally:
         svc.close()
 
@@ -399,14 +400,14 @@ def ingest_reset_offsets(partition: int, to: str, topic: str | None, reason: str
     who = requested_by or getpass.getuser()
     svc = build_services(settings)
     try:
-        with _connecting():
+        with _kafka_quiet():
             probe = kafka.offsets_probe(settings)
-        try:
-            done = ingest_offsets.reset(svc.app, svc.inbox, probe,
-                                        topic or settings.inbound_topic, partition,
-                                        to, who, reason)
-        finally:
-            probe.close()
+            try:
+                done = ingest_offsets.reset(svc.app, svc.inbox, probe,
+                                            topic or settings.inbound_topic, partition,
+                                            to, who, reason)
+            finally:
+                probe.close()
     finally:
         svc.close()
     cleared = "" if done.cleared_stop is None else f", stop cleared ({done.cleared_stop.reason})"
@@ -423,7 +424,7 @@ def publish(batch_size: int) -> None:
     stop = _stop_on_signals()
     svc = build_services(settings)
     try:
-        with _connecting():
+        with _kafka_quiet():
             kafka.ensure_topics(settings, {settings.events_topic: settings.topic_partitions})
             producer = kafka.producer(settings, "partnerledger-relay")
             tail = kafka.tail_reader(settings)
@@ -459,14 +460,14 @@ def send(message_type: str, data: str, key: str | None, occurred_at: str | None,
     except BadMessage as bad:  # the worker would dead-letter it: say so now
         raise click.ClickException(f"{bad.reason}: {bad.detail}") from bad
     partition_key = key or str(body.get("partner_id") or body.get("id") or "")
-    with _connecting():
+    with _kafka_quiet():
         producer = kafka.producer(settings, "partnerledger-cli",
                                   bootstrap_timeout_ms=kafka.BOOTSTRAP_TIMEOUT_MS)
-    try:
-        sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
-                             value=raw).get(timeout=30)
-    finally:
-        producer.close(timeout=10)
+        try:
+            sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
+                                 value=raw).get(timeout=30)
+        finally:
+            producer.close(timeout=10)
     click.echo(f"sent {envelope['message_id']} to {sent.topic}:{sent.partition}:{sent.offset}")
 
 
