@@ -8,7 +8,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import allow
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.routes.deals import money
 from api.schemas.common import ReadQuerySchema
 from api.schemas.earning import PaymentOutSchema, PaymentSchema, RefundOutSchema, RefundSchema
@@ -48,6 +48,8 @@ def refund_json(refund: Any) -> dict[str, Any]:
 @blp.route("/payments", methods=["POST"])
 @blp.arguments(PaymentSchema)
 @blp.response(201, PaymentOutSchema)
+@blp.alt_response(200, schema=PaymentOutSchema,
+                  description="A repeat of the same payment: nothing changed.")
 @allow("internal")
 def record_payment(body: dict[str, Any]) -> Response:
     """A paid invoice; a referred customer's payment inside the window earns commission.
@@ -63,6 +65,8 @@ def record_payment(body: dict[str, Any]) -> Response:
 @blp.route("/refunds", methods=["POST"])
 @blp.arguments(RefundSchema)
 @blp.response(201, RefundOutSchema)
+@blp.alt_response(200, schema=RefundOutSchema,
+                  description="A repeat of the same refund: nothing changed.")
 @allow("internal")
 def issue_refund(body: dict[str, Any]) -> Response:
     """A refund claws back commission * refund / payment; the last one exactly the rest."""
@@ -74,23 +78,23 @@ def issue_refund(body: dict[str, Any]) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, PaymentOutSchema)
 @allow("internal", "auditor")
-def get_payment(query: dict[str, Any], payment_id: str) -> Response:
+def get_payment(query: dict[str, Any], payment_id: str) -> dict[str, Any]:
     """One payment, by the billing system's id."""
     wait_for_position(query["min_position"])
     svc = services()
     position = svc.app.position()
     payment = svc.app.get_aggregate(Payment, Payment.id_for(payment_id))
-    return json_response({**payment_json(payment), "position": position})
+    return {**payment_json(payment), "position": position}
 
 
 @blp.route("/refunds/<string:refund_id>", methods=["GET"])
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, RefundOutSchema)
 @allow("internal", "auditor")
-def get_refund(query: dict[str, Any], refund_id: str) -> Response:
+def get_refund(query: dict[str, Any], refund_id: str) -> dict[str, Any]:
     """One refund, by the billing system's id."""
     wait_for_position(query["min_position"])
     svc = services()
     position = svc.app.position()
     refund = svc.app.get_aggregate(Refund, Refund.id_for(refund_id))
-    return json_response({**refund_json(refund), "position": position})
+    return {**refund_json(refund), "position": position}

@@ -10,7 +10,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import allow, check_acting_for, check_partner_access
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.reads import partner_page, scoped_row
 from api.schemas.common import CommandSchema, ReadQuerySchema
 from api.schemas.earning import (
@@ -124,20 +124,19 @@ def close_lost(body: dict[str, Any], deal_id: UUID) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, DealOutSchema)
 @allow("internal", "auditor", "partner")
-def get_deal(query: dict[str, Any], deal_id: UUID) -> Response:
+def get_deal(query: dict[str, Any], deal_id: UUID) -> dict[str, Any]:
     """One deal. A partner key sees its own deals only."""
     wait_for_position(query["min_position"])
     row, position = scoped_row("commissions", find_deal, str(deal_id), "deal")
-    return json_response({**deal_row_json(row, services().app.clock()), "position": position})
+    return {**deal_row_json(row, services().app.clock()), "position": position}
 
 
 @blp.route("/partners/<uuid:partner_id>/deals", methods=["GET"])
 @blp.arguments(DealQuerySchema, location="query")
 @blp.response(200, DealListSchema)
 @allow("internal", "auditor", "partner")
-def partner_deals(query: dict[str, Any], partner_id: UUID) -> Response:
+def partner_deals(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """A partner's deals, oldest first, optionally by status."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
-    return json_response(partner_page("commissions", str(partner_id), query, list_deals,
-                                      deal_row_json))
+    return partner_page("commissions", str(partner_id), query, list_deals, deal_row_json)

@@ -8,12 +8,14 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from api.commanding import json_response, services
+from api.schemas.ops import HealthSchema, ReadySchema
 
 blp = Blueprint("ops", __name__, description="Health and metrics (no token needed)")
 
 
 @blp.route("/healthz", methods=["GET"])
 @blp.doc(security=[])
+@blp.response(200, HealthSchema)
 def healthz() -> Response:
     """The process is up."""
     return json_response({"status": "ok"})
@@ -21,6 +23,8 @@ def healthz() -> Response:
 
 @blp.route("/readyz", methods=["GET"])
 @blp.doc(security=[])
+@blp.response(200, ReadySchema)
+@blp.alt_response(503, schema=ReadySchema, description="The store or a projection is failing.")
 def readyz() -> Response:
     """The store answers and every projection runs: 200 ready, else 503 with the reason."""
     svc = services()
@@ -49,7 +53,9 @@ def readyz() -> Response:
 
 
 @blp.route("/metrics", methods=["GET"])
-@blp.doc(security=[])
+@blp.doc(security=[], responses={"200": {
+    "description": "Prometheus exposition format.",
+    "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics() -> Response:
     """Prometheus exposition format."""
     svc = services()

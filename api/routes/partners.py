@@ -9,7 +9,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import allow, check_partner_access, principal
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.errors import ApiProblem
 from api.schemas.common import CommandSchema, ReadQuerySchema, decode_cursor, encode_cursor
 from api.schemas.partners import (
@@ -130,7 +130,7 @@ def terminate(body: dict[str, Any], partner_id: UUID) -> Response:
 @blp.arguments(PartnerQuerySchema, location="query")
 @blp.response(200, PartnerListSchema)
 @allow("internal", "auditor", "partner")
-def directory(query: dict[str, Any]) -> Response:
+def directory(query: dict[str, Any]) -> dict[str, Any]:
     """The partner directory, filtered by status and tier. A partner key lists itself only."""
     wait_for_position(query["min_position"])
     svc = services()
@@ -143,18 +143,18 @@ def directory(query: dict[str, Any]) -> Response:
             cursor, status=query["status"], tier=query["tier"], partner_id=own,
             after_seq=after, limit=query["limit"],
         )
-    return json_response({
+    return {
         "items": [row_json(row) for row in page.rows],
         "next_cursor": encode_cursor(page.next_seq),
         "position": position,
-    })
+    }
 
 
 @blp.route("/<uuid:partner_id>", methods=["GET"])
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, PartnerSchema)
 @allow("internal", "auditor", "partner")
-def get_partner(query: dict[str, Any], partner_id: UUID) -> Response:
+def get_partner(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """One partner from the directory."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
@@ -164,5 +164,5 @@ def get_partner(query: dict[str, Any], partner_id: UUID) -> Response:
         row = find_partner(cursor, str(partner_id))
     if row is None:
         raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
-    return json_response({**row_json(row), "position": position})
+    return {**row_json(row), "position": position}
 

@@ -8,10 +8,10 @@ from uuid import UUID, uuid4
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from api.auth import allow, check_partner_access, principal
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.errors import ApiProblem
 from api.schemas.common import (
     CommandSchema,
@@ -20,6 +20,14 @@ from api.schemas.common import (
     decode_cursor,
     encode_cursor,
     moment_field,
+)
+from api.schemas.ledger import (
+    BUCKETS,
+    BalancesSchema,
+    PayoutListSchema,
+    PayoutOutSchema,
+    RunOutSchema,
+    StatementSchema,
 )
 from domain import commands as c
 from domain.errors import PartnerLedgerError
@@ -53,27 +61,6 @@ class BalanceQuerySchema(ReadQuerySchema):
     known_at = moment_field("Show the books as recorded at this time; defaults to now.")
 
 
-class PayoutOutSchema(Schema):
-    id = fields.String()
-    partner_id = fields.String()
-    run_id = fields.String()
-    amount = fields.Dict()
-    status = fields.String()
-    settlement = fields.Boolean()
-    as_of = fields.String()
-    reference = fields.String(allow_none=True)
-    reason = fields.String(allow_none=True)
-    position = fields.Integer()
-
-
-class RunOutSchema(Schema):
-    id = fields.String()
-    as_of = fields.String()
-    payouts = fields.List(fields.Nested(PayoutOutSchema))
-    skipped = fields.Dict()
-    position = fields.Integer()
-
-
 def payout_json(payout: Any) -> dict[str, Any]:
     """A payout from its aggregate."""
     return {
@@ -95,9 +82,10 @@ def run_json(run: Any) -> dict[str, Any]:
         "id": str(run.id),
         "as_of": run.as_of.isoformat(),
         "payouts": [
-            {"id": str(p["id"]), "partner_id": str(p["partner_id"]),
+            {"id": str(p["id"]), "partner_id": str(p["partner_id"]), "run_id": str(run.id),
              "amount": p["amount"].to_json(), "status": "in_payout",
-             "settlement": p["settlement"]}
+             "settlement": p["settlement"], "as_of": run.as_of.isoformat(),
+             "reference": None, "reason": None}
             for p in run.payouts
         ],
         "skipped": run.skipped,
@@ -132,7 +120,7 @@ def run_payouts(body: dict[str, Any]) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, RunOutSchema)
 @allow("internal", "auditor")
-def get_run(query: dict[str, Any], run_id: UUID) -> Response:
+def get_run(query: dict[str, Any], run_id: UUID) -> dict[str, Any]:
     """A run, with its payouts' current status."""
     wait_for_position(query["min_position"])
     svc = services()
@@ -141,7 +129,7 @@ def get_run(query: dict[str, Any], run_id: UUID) -> Response:
     body = run_json(run)
     body["payouts"] = [payout_json(svc.app.get_aggregate(Payout, UUID(p["id"])))
                        for p in body["payouts"]]
-    return json_response({**body, "position": position})
+    return {**body, "position": position}
 
 
 @blp.route("/payouts/<uuid:payout_id>/confirm", methods=["POST"])
@@ -168,7 +156,7 @@ def fail(body: dict[str, Any], payout_id: UUID) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, PayoutOutSchema)
 @allow("internal", "auditor", "partner")
-def get_payout(query: dict[str, Any], payout_id: UUID) -> Response:
+def get_payout(query: dict[str, Any], payout_id: UUID) -> dict[str, Any]:
     """One payout. A partner key sees its own payouts only."""
     wait_for_position(query["min_position"])
     svc = services()
@@ -180,7 +168,7 @@ def get_payout(query: dict[str, Any], payout_id: UUID) -> Response:
     caller = principal()
     if payout is None or (caller.role == "partner" and payout.partner_id != caller.partner_id):
         raise ApiProblem(404, "not-found", f"No payout with id {payout_id}.")
-    return json_response({**payout_json(payout), "position": position})
+    return {**payout_json(payout), "position": position}
 
 
 def _payout_row(row: Any) -> dict[str, Any]:
@@ -199,8 +187,9 @@ def _payout_row(row: Any) -> dict[str, Any]:
 
 @blp.route("/partners/<uuid:partner_id>/payouts", methods=["GET"])
 @blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, PayoutListSchema)
 @allow("internal", "auditor", "partner")
-def partner_payouts(query: dict[str, Any], partner_id: UUID) -> Response:
+def partner_payouts(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """A partner's payouts, oldest first."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
@@ -209,14 +198,15 @@ def partner_payouts(query: dict[str, Any], partner_id: UUID) -> Response:
         position = svc.projections.get("ledger").position(cursor)
         page = payouts_page(cursor, str(partner_id), decode_cursor(query["cursor"]),
                             query["limit"])
-    return json_response({"items": [_payout_row(row) for row in page.rows],
-                          "next_cursor": encode_cursor(page.next_seq), "position": position})
+    return {"items": [_payout_row(row) for row in page.rows],
+            "next_cursor": encode_cursor(page.next_seq), "position": position}
 
 
 @blp.route("/partners/<uuid:partner_id>/balances", methods=["GET"])
 @blp.arguments(BalanceQuerySchema, location="query")
+@blp.response(200, BalancesSchema)
 @allow("internal", "auditor", "partner")
-def partner_balances(query: dict[str, Any], partner_id: UUID) -> Response:
+def partner_balances(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """Balances on business date `as_of` as the books stood at recorded time `known_at`."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
@@ -231,25 +221,26 @@ def partner_balances(query: dict[str, Any], partner_id: UUID) -> Response:
         if cursor.fetchone() is None:
             raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
         figures = balances(cursor, str(partner_id), as_of, known_at)
-    return json_response({
+    return {
         "partner_id": str(partner_id),
         "as_of": as_of.isoformat(),
         "known_at": known_at.isoformat(),
         "balances": [
             {"currency": b.currency, **{
                 name: decimal_text(from_minor(getattr(b, name), b.currency).amount)
-                for name in ("earned", "reversed", "pending", "available", "in_payout", "paid")
+                for name in BUCKETS
             }}
             for b in figures
         ],
         "position": position,
-    })
+    }
 
 
 @blp.route("/partners/<uuid:partner_id>/statement", methods=["GET"])
 @blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, StatementSchema)
 @allow("internal", "auditor", "partner")
-def partner_statement(query: dict[str, Any], partner_id: UUID) -> Response:
+def partner_statement(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """Every accrual, reversal, payout and failed payout, with its source and running balance
     (what is owed and not yet in a payout), in the order the books recorded them."""
     check_partner_access(partner_id)
@@ -272,5 +263,4 @@ def partner_statement(query: dict[str, Any], partner_id: UUID) -> Response:
             "plan_version": row["plan_version"],
             "running_balance": from_minor(int(row["running_balance"]), currency).to_json(),
         })
-    return json_response({"items": items, "next_cursor": encode_cursor(page.next_seq),
-                          "position": position})
+    return {"items": items, "next_cursor": encode_cursor(page.next_seq), "position": position}

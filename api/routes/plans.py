@@ -9,7 +9,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import allow, principal
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.errors import ApiProblem
 from api.schemas.common import ReadQuerySchema
 from api.schemas.plans import CreatePlanSchema, PlanSchema, RevisePlanSchema
@@ -93,7 +93,7 @@ def revise_plan(body: dict[str, Any], plan_id: UUID) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, PlanSchema)
 @allow("internal", "auditor", "partner")
-def get_plan(query: dict[str, Any], plan_id: UUID) -> Response:
+def get_plan(query: dict[str, Any], plan_id: UUID) -> dict[str, Any]:
     """A plan with every version. A partner key reads only its own partner's plan."""
     wait_for_position(query["min_position"])
     svc = services()
@@ -106,4 +106,4 @@ def get_plan(query: dict[str, Any], plan_id: UUID) -> Response:
             raise ApiProblem(404, "not-found", f"No plan with id {plan_id}.")
     body = plan_json(svc.app.get_aggregate(Plan, plan_id))
     body["position"] = position
-    return json_response(body)
+    return body

@@ -10,7 +10,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import allow, check_acting_for, check_partner_access
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.reads import partner_page, scoped_row
 from api.schemas.common import ReadQuerySchema
 from api.schemas.earning import (
@@ -88,21 +88,20 @@ def convert(body: dict[str, Any], referral_id: UUID) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, ReferralOutSchema)
 @allow("internal", "auditor", "partner")
-def get_referral(query: dict[str, Any], referral_id: UUID) -> Response:
+def get_referral(query: dict[str, Any], referral_id: UUID) -> dict[str, Any]:
     """One referral. A partner key sees its own referrals only."""
     wait_for_position(query["min_position"])
     row, position = scoped_row("commissions", find_referral, str(referral_id), "referral")
-    return json_response({**referral_row_json(row, services().app.clock()),
-                          "position": position})
+    return {**referral_row_json(row, services().app.clock()), "position": position}
 
 
 @blp.route("/partners/<uuid:partner_id>/referrals", methods=["GET"])
 @blp.arguments(ReferralQuerySchema, location="query")
 @blp.response(200, ReferralListSchema)
 @allow("internal", "auditor", "partner")
-def partner_referrals(query: dict[str, Any], partner_id: UUID) -> Response:
+def partner_referrals(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """A partner's referrals, oldest first, optionally by status."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
-    return json_response(partner_page("commissions", str(partner_id), query, list_referrals,
-                                      referral_row_json))
+    return partner_page("commissions", str(partner_id), query, list_referrals,
+                        referral_row_json)

@@ -11,13 +11,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.auth import allow, principal
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.errors import ApiProblem
 from api.schemas.common import (
     CommandSchema,
     CurrencyCode,
     DecimalString,
     InputSchema,
+    MoneyOut,
     MoneySchema,
     Rate,
     ReadQuerySchema,
@@ -59,17 +60,43 @@ class ReportSchema(CommandSchema):
     returns = fields.Nested(MoneySchema, required=True)
 
 
+class BracketOutSchema(Schema):
+    up_to = fields.String(required=True, allow_none=True)
+    rate = fields.String(required=True)
+
+
+class ReportOutSchema(Schema):
+    period = fields.String(required=True)
+    gross_sales = fields.Nested(MoneyOut, required=True)
+    returns = fields.Nested(MoneyOut, required=True)
+    net_sales = fields.Nested(MoneyOut, required=True)
+    royalty = fields.Nested(MoneyOut, required=True)
+
+
+class QuarterOutSchema(Schema):
+    quarter = fields.String(required=True)
+    top_up = fields.Nested(MoneyOut, required=True)
+    closed = fields.Boolean(required=True)
+
+
+class YearOutSchema(Schema):
+    year = fields.Integer(required=True, metadata={"description": "1 for the first agreement "
+                                                   "year."})
+    net_sales = fields.Nested(MoneyOut, required=True)
+    royalty = fields.Nested(MoneyOut, required=True)
+
+
 class AgreementOutSchema(Schema):
-    id = fields.String()
-    partner_id = fields.String()
-    currency = fields.String()
-    schedule = fields.List(fields.Dict())
-    minimum_per_quarter = fields.Dict(allow_none=True)
-    starts_on = fields.String()
-    reports = fields.List(fields.Dict())
-    quarters = fields.List(fields.Dict())
-    years = fields.List(fields.Dict())
-    position = fields.Integer()
+    id = fields.String(required=True)
+    partner_id = fields.String(required=True)
+    currency = fields.String(required=True)
+    schedule = fields.List(fields.Nested(BracketOutSchema), required=True)
+    minimum_per_quarter = fields.Nested(MoneyOut, required=True, allow_none=True)
+    starts_on = fields.String(required=True)
+    reports = fields.List(fields.Nested(ReportOutSchema), required=True)
+    quarters = fields.List(fields.Nested(QuarterOutSchema), required=True)
+    years = fields.List(fields.Nested(YearOutSchema), required=True)
+    position = fields.Integer(required=True)
 
 
 def agreement_json(agreement: Any) -> dict[str, Any]:
@@ -146,7 +173,7 @@ def close(body: dict[str, Any], agreement_id: UUID, quarter: str) -> Response:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, AgreementOutSchema)
 @allow("internal", "auditor", "partner")
-def get_agreement(query: dict[str, Any], agreement_id: UUID) -> Response:
+def get_agreement(query: dict[str, Any], agreement_id: UUID) -> dict[str, Any]:
     """An agreement with its reports and accruals. A partner key sees its own only."""
     wait_for_position(query["min_position"])
     svc = services()
@@ -161,5 +188,5 @@ def get_agreement(query: dict[str, Any], agreement_id: UUID) -> Response:
     if agreement is None or (caller.role == "partner"
                              and agreement.partner_id != caller.partner_id):
         raise ApiProblem(404, "not-found", f"No royalty agreement with id {agreement_id}.")
-    return json_response({**agreement_json(agreement), "position": position})
+    return {**agreement_json(agreement), "position": position}
 

@@ -10,7 +10,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from api.auth import allow, check_acting_for, check_partner_access
-from api.commanding import json_response, run_command, services, wait_for_position
+from api.commanding import run_command, services, wait_for_position
 from api.errors import ApiProblem
 from api.schemas.common import ReadQuerySchema
 from api.schemas.earning import PointsOutSchema, RedemptionSchema, StandingSchema
@@ -34,7 +34,7 @@ def ratio(part: int, whole: int) -> str:
 @blp.arguments(ReadQuerySchema, location="query")
 @blp.response(200, StandingSchema)
 @allow("internal", "auditor", "partner")
-def standing(query: dict[str, Any], partner_id: UUID) -> Response:
+def standing(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
     """Status, tier, sourced revenue, deal and referral figures, customers, points, rank."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
@@ -53,7 +53,7 @@ def standing(query: dict[str, Any], partner_id: UUID) -> Response:
     decided = deals["won"] + deals["lost"] + deals["expired"]
     referrals = figures.referrals
     counted = referrals["recorded"] - referrals["rejected"]
-    return json_response({
+    return {
         "partner_id": str(partner_id),
         "status": partner["status"],
         "tier": partner["tier"],
@@ -72,7 +72,7 @@ def standing(query: dict[str, Any], partner_id: UUID) -> Response:
         "points": figures.points,
         "rank": figures.rank,
         "position": position,
-    })
+    }
 
 
 def points_json(account: Any) -> dict[str, Any]:

@@ -9,7 +9,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import (
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+)
 
 from adapters.clock import utc_now
 from domain.business_time import (
@@ -164,14 +172,39 @@ class CommandSchema(InputSchema):
     occurred_at = moment_field("Business time; defaults to now.")
 
 
+class MoneyOut(Schema):
+    """Money in an answer: {"amount": "123.45", "currency": "USD"}."""
+
+    amount = fields.String(required=True, metadata={"example": "123.45"})
+    currency = fields.String(required=True, metadata={"example": "USD"})
+
+
 class ProblemSchema(Schema):
-    """application/problem+json (RFC 9457)."""
+    """application/problem+json (RFC 9457); some refusals add the members after `errors`."""
+
+    class Meta:
+        unknown = INCLUDE  # a refusal may carry members beyond those declared here
 
     type = fields.String(required=True)
     title = fields.String(required=True)
     status = fields.Integer(required=True)
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    detail = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "validation-error: {field: [messages]}."})
+    conflicting_deal_id = fields.String(metadata={
+        "description": "deal-conflict: the holding deal, for internal and auditor keys and "
+        "for the partner holding it; never for another partner."})
+    existing_referral_id = fields.String(metadata={
+        "description": "duplicate lead: the holding referral, on the same terms."})
+    existing_id = fields.String(metadata={"description": "duplicate: the id already taken."})
+    existing_partner_id = fields.String(metadata={
+        "description": "duplicate application: the partner holding the email."})
+    current_status = fields.String(metadata={"description": "invalid-transition."})
+    expected_currency = fields.String(metadata={"description": "currency-mismatch."})
+    points_balance = fields.Integer(metadata={"description": "insufficient-points."})
+    attribution_expires_at = fields.String(metadata={"description": "attribution-expired."})
+    refundable = fields.Nested(MoneyOut, metadata={
+        "description": "refund-exceeds-payment: what is left to refund."})
 
 
 class ReadQuerySchema(InputSchema):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import CommandSchema, InputSchema, MoneySchema, PageQuerySchema
+from api.schemas.common import (
+    CommandSchema,
+    InputSchema,
+    MoneyOut,
+    MoneySchema,
+    PageQuerySchema,
+)
 
 BILLING_ID = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]{0,199}$",
@@ -86,89 +92,142 @@ class ReferralQuerySchema(PageQuerySchema):
     status = fields.String(load_default=None, validate=validate.OneOf(REFERRAL_STATUSES))
 
 
-class MoneyOut(Schema):
-    amount = fields.String()
-    currency = fields.String()
+class CustomerOut(Schema):
+    name = fields.String(required=True)
+    domain = fields.String(required=True, metadata={"description": "Normalised domain."})
 
 
-class DealOutSchema(Schema):
-    id = fields.String()
-    partner_id = fields.String()
-    customer = fields.Dict()
-    estimated_value = fields.Nested(MoneyOut)
-    status = fields.String()
-    reason = fields.String(allow_none=True)
-    protected_until = fields.String()
-    amount = fields.Nested(MoneyOut, allow_none=True)
-    new_customer = fields.Boolean(allow_none=True)
-    registered_at = fields.String()
-    closed_at = fields.String(allow_none=True)
-    position = fields.Integer()
+class DealSchema(Schema):
+    """A deal in a list."""
+
+    id = fields.String(required=True)
+    partner_id = fields.String(required=True)
+    customer = fields.Nested(CustomerOut, required=True)
+    estimated_value = fields.Nested(MoneyOut, required=True)
+    status = fields.String(required=True, metadata={"enum": list(DEAL_STATUSES)})
+    reason = fields.String(required=True, allow_none=True)
+    protected_until = fields.String(required=True)
+    amount = fields.Nested(MoneyOut, required=True, allow_none=True)
+    new_customer = fields.Boolean(required=True, allow_none=True)
+    registered_at = fields.String(required=True)
+    closed_at = fields.String(required=True, allow_none=True)
+
+
+class DealOutSchema(DealSchema):
+    """One deal, with the log position the answer reflects."""
+
+    position = fields.Integer(required=True)
 
 
 class DealListSchema(Schema):
-    items = fields.List(fields.Nested(DealOutSchema))
-    next_cursor = fields.String(allow_none=True)
-    position = fields.Integer()
+    items = fields.List(fields.Nested(DealSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    position = fields.Integer(required=True)
 
 
-class ReferralOutSchema(Schema):
-    id = fields.String()
-    partner_id = fields.String()
-    lead = fields.Dict()
-    status = fields.String()
-    reason = fields.String(allow_none=True)
-    customer_id = fields.String(allow_none=True)
-    attribution_expires_at = fields.String()
-    recorded_at = fields.String()
-    converted_at = fields.String(allow_none=True)
-    points = fields.Integer()
-    position = fields.Integer()
+class LeadOut(Schema):
+    email = fields.String(required=True)
+    company = fields.String(required=True)
+
+
+class ReferralSchema(Schema):
+    """A referral in a list."""
+
+    id = fields.String(required=True)
+    partner_id = fields.String(required=True)
+    lead = fields.Nested(LeadOut, required=True)
+    status = fields.String(required=True, metadata={"enum": list(REFERRAL_STATUSES)})
+    reason = fields.String(required=True, allow_none=True)
+    customer_id = fields.String(required=True, allow_none=True)
+    attribution_expires_at = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    converted_at = fields.String(required=True, allow_none=True)
+    points = fields.Integer(required=True)
+
+
+class ReferralOutSchema(ReferralSchema):
+    """One referral, with the log position the answer reflects."""
+
+    position = fields.Integer(required=True)
 
 
 class ReferralListSchema(Schema):
-    items = fields.List(fields.Nested(ReferralOutSchema))
-    next_cursor = fields.String(allow_none=True)
-    position = fields.Integer()
+    items = fields.List(fields.Nested(ReferralSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    position = fields.Integer(required=True)
 
 
 class PaymentOutSchema(Schema):
-    id = fields.String()
-    customer_id = fields.String()
-    amount = fields.Nested(MoneyOut)
-    partner_id = fields.String(allow_none=True)
-    commission = fields.Nested(MoneyOut, allow_none=True)
-    no_commission_reason = fields.String(allow_none=True)
-    refunded = fields.Nested(MoneyOut)
-    reversed = fields.Nested(MoneyOut)
-    occurred_at = fields.String()
-    position = fields.Integer()
+    id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    amount = fields.Nested(MoneyOut, required=True)
+    partner_id = fields.String(required=True, allow_none=True)
+    commission = fields.Nested(MoneyOut, required=True, allow_none=True)
+    no_commission_reason = fields.String(required=True, allow_none=True)
+    refunded = fields.Nested(MoneyOut, required=True)
+    reversed = fields.Nested(MoneyOut, required=True)
+    occurred_at = fields.String(required=True)
+    position = fields.Integer(required=True)
 
 
 class RefundOutSchema(Schema):
-    id = fields.String()
-    payment_id = fields.String()
-    amount = fields.Nested(MoneyOut)
-    clawback = fields.Nested(MoneyOut, allow_none=True)
-    partner_id = fields.String(allow_none=True)
-    occurred_at = fields.String()
-    position = fields.Integer()
+    id = fields.String(required=True)
+    payment_id = fields.String(required=True)
+    amount = fields.Nested(MoneyOut, required=True)
+    clawback = fields.Nested(MoneyOut, required=True, allow_none=True)
+    partner_id = fields.String(required=True, allow_none=True)
+    occurred_at = fields.String(required=True)
+    position = fields.Integer(required=True)
 
 
 class PointsOutSchema(Schema):
-    partner_id = fields.String()
-    points = fields.Integer()
-    position = fields.Integer()
+    partner_id = fields.String(required=True)
+    points = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+
+
+class SourcedRevenueOut(Schema):
+    """Null until the partner has a plan, and so a currency."""
+
+    total = fields.Nested(MoneyOut, required=True, allow_none=True)
+    new_business = fields.Nested(MoneyOut, required=True, allow_none=True)
+
+
+class CommissionOut(Schema):
+    """Null until the partner has a plan, and so a currency."""
+
+    earned = fields.Nested(MoneyOut, required=True, allow_none=True)
+    reversed = fields.Nested(MoneyOut, required=True, allow_none=True)
+
+
+class DealCountsOut(Schema):
+    registered = fields.Integer(required=True)
+    approved = fields.Integer(required=True)
+    won = fields.Integer(required=True)
+    lost = fields.Integer(required=True)
+    expired = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    win_rate = fields.String(required=True, metadata={"example": "0.5000"})
+
+
+class ReferralCountsOut(Schema):
+    recorded = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+    converted = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    expired = fields.Integer(required=True)
+    conversion_rate = fields.String(required=True, metadata={"example": "0.2500"})
 
 
 class StandingSchema(Schema):
-    partner_id = fields.String()
-    status = fields.String()
-    tier = fields.String()
-    sourced_revenue = fields.Dict()
-    deals = fields.Dict()
-    referrals = fields.Dict()
-    active_customers = fields.Integer()
-    points = fields.Integer()
-    rank = fields.Integer(allow_none=True)
-    position = fields.Integer()
+    partner_id = fields.String(required=True)
+    status = fields.String(required=True)
+    tier = fields.String(required=True)
+    sourced_revenue = fields.Nested(SourcedRevenueOut, required=True)
+    commission = fields.Nested(CommissionOut, required=True)
+    deals = fields.Nested(DealCountsOut, required=True)
+    referrals = fields.Nested(ReferralCountsOut, required=True)
+    active_customers = fields.Integer(required=True)
+    points = fields.Integer(required=True)
+    rank = fields.Integer(required=True, allow_none=True)
+    position = fields.Integer(required=True)

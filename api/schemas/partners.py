@@ -39,29 +39,34 @@ class ReasonSchema(CommandSchema):
     reason = fields.String(load_default=None, validate=validate.Length(max=1000))
 
 
-class PartnerSchema(Schema):
-    """A partner as the directory shows it."""
+class PartnerItemSchema(Schema):
+    """A partner as the directory lists it."""
 
-    id = fields.String()
-    name = fields.String()
-    email = fields.String()
-    company = fields.String()
-    type = fields.String()
-    country = fields.String()
-    status = fields.String()
-    status_reason = fields.String(allow_none=True)
-    tier = fields.String()
-    plan_id = fields.String(allow_none=True)
-    applied_at = fields.String()
-    updated_at = fields.String()
-    version = fields.Integer()
-    position = fields.Integer()
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    company = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": list(PARTNER_TYPES)})
+    country = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
+    status_reason = fields.String(required=True, allow_none=True)
+    tier = fields.String(required=True)
+    plan_id = fields.String(required=True, allow_none=True)
+    applied_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class PartnerSchema(PartnerItemSchema):
+    """One partner, with the log position the answer reflects."""
+
+    position = fields.Integer(required=True)
 
 
 class PartnerListSchema(Schema):
-    items = fields.List(fields.Nested(PartnerSchema))
-    next_cursor = fields.String(allow_none=True)
-    position = fields.Integer()
+    items = fields.List(fields.Nested(PartnerItemSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    position = fields.Integer(required=True)
 
 
 class PartnerQuerySchema(PageQuerySchema):

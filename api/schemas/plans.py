@@ -10,6 +10,7 @@ from api.schemas.common import (
     CommandSchema,
     CurrencyCode,
     InputSchema,
+    MoneyOut,
     MoneySchema,
     Rate,
     moment_field,
@@ -77,36 +78,30 @@ class RevisePlanSchema(PlanTermsFields, CommandSchema):
 
 
 class TierOutSchema(Schema):
-    name = fields.String()
-    threshold = fields.Dict()
-    bonus_rate = fields.String()
+    name = fields.String(required=True)
+    threshold = fields.Nested(MoneyOut, required=True)
+    bonus_rate = fields.String(required=True)
 
 
 class PlanVersionSchema(Schema):
-    version = fields.Integer()
-    effective_from = fields.String()
-    name = fields.String()
-    currency = fields.String()
-    deal_rate = fields.String()
-    referral_rate = fields.String()
-    referral_months = fields.Integer()
-    attribution_days = fields.Integer()
-    deal_protection_days = fields.Integer()
-    hold_days = fields.Integer()
-    min_payout = fields.Dict()
-    points_per_conversion = fields.Integer()
-    tiers = fields.List(fields.Nested(TierOutSchema))
+    version = fields.Integer(required=True)
+    effective_from = fields.String(required=True)
+    name = fields.String(required=True)
+    currency = fields.String(required=True)
+    deal_rate = fields.String(required=True)
+    referral_rate = fields.String(required=True)
+    referral_months = fields.Integer(required=True)
+    attribution_days = fields.Integer(required=True)
+    deal_protection_days = fields.Integer(required=True)
+    hold_days = fields.Integer(required=True)
+    min_payout = fields.Nested(MoneyOut, required=True)
+    points_per_conversion = fields.Integer(required=True)
+    tiers = fields.List(fields.Nested(TierOutSchema), required=True)
 
 
 class PlanSchema(PlanVersionSchema):
     """A plan: its current terms at the top level, every version under `versions`."""
 
-    id = fields.String()
-    versions = fields.List(fields.Nested(PlanVersionSchema))
-    position = fields.Integer()
-
-
-class PlanListSchema(Schema):
-    items = fields.List(fields.Nested(PlanSchema))
-    next_cursor = fields.String(allow_none=True)
-    position = fields.Integer()
+    id = fields.String(required=True)
+    versions = fields.List(fields.Nested(PlanVersionSchema), required=True)
+    position = fields.Integer(required=True)
