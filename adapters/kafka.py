@@ -101,8 +101,9 @@ def partition_ranges(probe: KafkaConsumer, tps: Sequence[TopicPartition],
         return {}
     starts = probe.beginning_offsets(list(tps))
     ends = probe.end_offsets(list(tps))
-    doubtful = {tp: ends[tp] for tp in tps if ends[tp] > starts[tp]
-                and (at_least is None or at_least.get(tp, -1) > ends[tp])}
+    doubtful = {tp: ends[tp] for tp in tps if ends[tp] > 0
+                and (at_least is None or at_least.get(tp, -1) > ends[tp]
+                     or starts[tp] >= ends[tp])}
     ends.update(_read_ends(probe, doubtful, starts))
     return {tp: PartitionRange(starts[tp], ends[tp]) for tp in tps}
 
@@ -113,10 +114,15 @@ def _read_ends(probe: KafkaConsumer, reported: dict[TopicPartition, int],
     if not reported:
         return {}
     probe.assign(list(reported))
+    found: dict[TopicPartition, int] = {}
+    pending: set[TopicPartition] = set()
     for tp, end in reported.items():
-        probe.seek(tp, max(starts[tp], end - 1))
-    found = dict(reported)
-    pending, quiet = set(reported), 0
+        at = max(starts[tp], end - 1)
+        probe.seek(tp, at)
+        found[tp] = max(end, at)
+        if at < end:
+            pending.add(tp)  # a record is known to be there: no answer is no answer
+    quiet = 0
     deadline = time.monotonic() + TAIL_TIMEOUT
     while time.monotonic() < deadline:
         polled = probe.poll(timeout_ms=200)

@@ -19,6 +19,7 @@ from kafka.admin import NewTopic
 
 from adapters import kafka
 from adapters.settings import Settings
+from api import ingest_offsets
 from api.ingest import Ingestor
 from api.services import Services
 from domain.ingest_offsets import IngestOffsets
@@ -238,3 +239,61 @@ def test_a_stored_offset_at_the_end_of_a_multi_record_batch_is_no_alarm(
         wait_for("applied", lambda: svc.inbox.offsets(topic).get(0) == 25)
         time.sleep(1.5)
     assert svc.inbox.stops(topic) == {}
+
+
+class RetentionProbe:
+    """The real broker's answers, except that records below `start` are gone: the test
+    broker cannot delete records, so this is what retention would look like to the worker."""
+
+    def __init__(self, probe: Any, start: int) -> None:
+        self.probe = probe
+        self.start = start
+
+    def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: max(self.start, offset)
+                for tp, offset in self.probe.beginning_offsets(tps).items()}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.probe, name)
+
+
+def test_records_deleted_before_they_were_applied_stop_the_partition(
+    svc: Services, broker: Broker
+) -> None:
+    settings = svc.settings
+    topic, partition = settings.inbound_topic, 3
+    key = key_for(partition, settings.topic_partitions)
+    with worker(svc):
+        produce(broker, topic, applications(key, 3))
+        wait_for("applied", lambda: svc.inbox.offsets(topic).get(partition) == 3)
+    unread = applications(key, 5)  # offsets 3..7; retention takes 3 and 4
+    produce(broker, topic, unread)
+    events = count_events(svc)
+
+    consumer = kafka.consumer(settings)
+    producer = kafka.producer(settings, "test-dead-letters")
+    ingestor = Ingestor(svc, consumer, producer,
+                        probe=RetentionProbe(kafka.offsets_probe(settings), 5))
+    ingestor.check_interval = 0.5
+    stop = threading.Event()
+    thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for("stopped", lambda: partition in svc.inbox.stops(topic))
+        time.sleep(1.0)
+        assert count_events(svc) == events  # not even the three still on the broker
+        found = svc.inbox.stops(topic)[partition]
+        assert (found.reason, found.stored_offset, found.start) == ("below-start", 3, 5)
+        assert "below the partition's start 5" in found.detail
+
+        done = ingest_offsets.reset(svc.app, svc.inbox, ingestor.probe, topic, partition,
+                                    "earliest", "ops", "retention ran before ingest caught up")
+        assert (done.from_offset, done.to_offset) == (3, 5)
+        wait_for("the rest applied", lambda: svc.inbox.offsets(topic).get(partition) == 8)
+    finally:
+        stop.set()
+        thread.join(30)
+        consumer.close(autocommit=False)
+        producer.close()
+    assert [exists(svc, m) for m in unread] == [False, False, True, True, True]
+    assert count_events(svc) == events + 2 + 3 * 2
