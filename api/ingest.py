@@ -239,6 +239,21 @@ class Ingestor:
                         tp.partition, self.next_offsets[tp])
         self.check_ranges(sorted(self.unchecked))
 
+    def checks(self, everything: bool) -> bool:
+        """Checks the partitions not yet checked, or (`everything`) looks for resets and
+        checks all; False when the broker did not answer: the partitions not yet checked stay
+        paused, the others go on, and the checks are tried again shortly."""
+        try:
+            if everything:
+                self.check_stopped()
+                self.check_ranges(sorted(self.next_offsets))
+            elif self.unchecked:
+                self.check_ranges(sorted(self.unchecked))
+        except KafkaError as error:
+            log.warning("cannot check partition offsets against the broker yet: %s", error)
+            return False
+        return True
+
     def out_of_range(self, error: KafkaError) -> None:
         """The client found positions the broker does not have: check those partitions
         (all of ours, when the error does not say which)."""
@@ -249,7 +264,6 @@ class Ingestor:
             if tp not in self.stopped:
                 self.consumer.pause(tp)
                 self.unchecked.add(tp)
-        self.check_ranges(sorted(self.unchecked))
 
     def _seek(self, tp: TopicPartition) -> None:
         offset = self.next_offsets.get(tp)
@@ -288,29 +302,29 @@ class Ingestor:
 
     def _loop(self, stop: threading.Event, poll_ms: int) -> None:
         backoff = BACKOFF[0]
-        last_report = last_check = time.monotonic()
+        last_report = time.monotonic()
+        next_check, retry_check = last_report + self.check_interval, last_report
         while not stop.is_set():
             try:
                 try:
                     polled = self.consumer.poll(timeout_ms=poll_ms)
                 except (OffsetOutOfRangeError, LogTruncationError) as error:
                     self.out_of_range(error)
-                    continue
-                except NoOffsetForPartitionError:
+                    polled = {}
+                except NoOffsetForPartitionError as error:
                     # assigned while the store was down: the callback could not seek
-                    self.assigned([tp for tp in self.consumer.assignment()
-                                   if tp not in self.next_offsets])
-                    continue
-                if self.unchecked:
-                    self.check_ranges(sorted(self.unchecked))
+                    missing = error.args[0] if error.args else self.consumer.assignment()
+                    self.assigned(sorted(missing))
+                    polled = {}
                 if polled:
                     self.apply(polled)
                     self._commit_for_monitoring()
                 self.publish_dead_letters()
-                if time.monotonic() - last_check > self.check_interval:
-                    self.check_stopped()
-                    self.check_ranges(sorted(self.next_offsets))
-                    last_check = time.monotonic()
+                now = time.monotonic()
+                due = now >= next_check
+                if due or (self.unchecked and now >= retry_check):
+                    retry_check = now if self.checks(everything=due) else now + 1.0
+                    next_check = now + self.check_interval if due else next_check
                 backoff = BACKOFF[0]
             except (PersistenceError, KafkaError, WriteConflict, OSError) as error:
                 log.warning("batch not applied, retrying in %.1fs: %s", backoff, error)
