@@ -318,7 +318,10 @@ def _stop_on_signals() -> threading.Event:
               "or 1000.")
 @click.pass_context
 def ingest(ctx: click.Context, batch_size: int | None) -> None:
-    """Applies inbound Kafka messages exactly once until SIGTERM or SIGINT."""
+    """Applies inbound Kafka messages exactly once until SIGTERM or SIGINT.
+
+    Without a command, runs the worker; `status` and `reset-offsets` look after the offsets
+    it stores."""
     if ctx.invoked_subcommand is not None:
         return
     settings = Settings.from_env()
