@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 
 from adapters.settings import Settings
 from api import auth, errors, limits
@@ -24,11 +26,26 @@ from api.routes import (
 from api.schemas.common import ProblemSchema
 from api.services import Services, build_services
 
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
 
 class PartnerLedgerApi(Api):
     """flask-smorest's Api with problem+json as the documented error shape."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """The library's shared error responses, documented under the media type they are
+        sent with (it documents them as application/json)."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not 100 <= status < 200 and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
 
 def create_app(
