@@ -49,6 +49,16 @@ class Metrics:
             "Position of the event a projection stopped at (0: not failing).",
             ["projection"], registry=self.registry,
         )
+        self.ingest_stopped = Gauge(
+            "partnerledger_ingest_stopped_partitions",
+            "Inbound partitions stopped because the broker no longer has their stored offset.",
+            registry=self.registry,
+        )
+        self.ingest_stopped_offset = Gauge(
+            "partnerledger_ingest_partition_stopped_offset",
+            "Stored offset of each stopped inbound partition (present only while stopped).",
+            ["group", "topic", "partition", "reason"], registry=self.registry,
+        )
 
     def init_app(self, app: Flask) -> None:
         """Times every request."""

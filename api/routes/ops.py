@@ -66,4 +66,11 @@ def metrics() -> Response:
         failure = runner.recorded_failure()
         registry.projection_failed_at.labels(runner.name).set(
             0 if failure is None else failure.position)
+    # Labels come from the operator's own configuration (groups, topics) and partition numbers.
+    stops = svc.inbox.stopped_partitions()
+    registry.ingest_stopped.set(len(stops))
+    registry.ingest_stopped_offset.clear()
+    for stop in stops:
+        registry.ingest_stopped_offset.labels(
+            stop.group, stop.topic, str(stop.partition), stop.reason).set(stop.stored_offset)
     return registry.render()  # type: ignore[no-any-return]
