@@ -10,7 +10,9 @@ Every answer is checked:
 - no 5xx (a 503 `projection-behind` for a `?min_position=` past the log is documented);
 - the body and content type match what /openapi.json documents for that status;
 - a request that breaks the schema is refused with a 4xx;
-- a refused request (any 4xx), and any GET, leaves the event log where it was;
+- a refused request (any 4xx), and any GET, leaves the event log where it was (the one
+  documented exception: a deal-conflict records the refused attempt for audit);
+- a POST with no body at all is refused where /openapi.json calls the body required;
 - an answer to partner A's key names none of partner B's records, beyond ids it sent itself.
 
 Failures are collected rather than raised at the first one, so one run lists every distinct
@@ -243,6 +245,33 @@ class Fuzzer:
         except Failure as failure:
             self.record_failure(case, status, failure)
 
+    def probe_missing_body(self, operation: Any, spec: dict[str, Any]) -> None:
+        """A POST with no body at all (no Content-Type), on partner A's records. The README
+        reads it as `{}`; the document must then not call the body required."""
+        documented = spec["paths"][operation.path]["post"].get("requestBody", {})
+        path = operation.path
+        for name in path_names(path):
+            path = path.replace("{" + name + "}", self.world.a.path_parameters()[name])
+        before = self.world.position()
+        self.requests += 1
+        response = self.world.client.post(path, headers=self.world.headers(self.token))
+        body = response.get_json(silent=True)
+        request = (f"curl -X POST -H 'Authorization: Bearer <{self.role} token>' "
+                   f"http://localhost{path}")
+        status, app_traceback = response.status_code, self.errors.take()
+
+        def add(check: str, detail: str) -> None:
+            self.findings.add(Finding(check, self.role, "POST", operation.path, status,
+                                      detail, request, app_traceback))
+
+        if status < 300 and documented.get("required"):
+            add("missing_body_conformance", "an empty POST was accepted, but /openapi.json "
+                "declares the request body required")
+        if status >= 500:
+            add("not_a_server_error", str(body)[:300])
+        if status >= 400 and refusal_wrote(self.world, before, problem_type(body)):
+            add("refusal_writes_nothing", str(body)[:300])
+
     def record_failure(self, case: Any, status: int, failure: Failure) -> None:
         name = failure.checks[0] if failure.checks else type(failure).__name__
         self.record(name, case, status, f"{failure.title}: {failure.message}")
@@ -360,6 +389,7 @@ def test_fuzz_every_operation(store: str, role: str, tmp_path: Path,
     started = time.monotonic()
     with fresh_database(store, tmp_path) as url, populated_world(url) as world:
         schema = schemathesis.openapi.from_wsgi("/openapi.json", world.app)
+        spec = world.client.get("/openapi.json").get_json()
         operations = sorted((result.ok() for result in schema.get_all_operations()
                              if isinstance(result, Ok)), key=operation_order)
         assert len(operations) >= 40, [op.label for op in operations]
@@ -368,6 +398,8 @@ def test_fuzz_every_operation(store: str, role: str, tmp_path: Path,
         logger.addHandler(fuzzer.errors)
         try:
             for operation in operations:
+                if operation.method.upper() == "POST":
+                    fuzzer.probe_missing_body(operation, spec)  # before the fuzz moves A on
                 valid, invalid = strategies(operation, world, fuzzer.token)
                 fuzz_operation(fuzzer, valid, valid_examples)
                 fuzz_operation(fuzzer, invalid, invalid_examples)
