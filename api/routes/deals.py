@@ -84,7 +84,7 @@ def register(body: dict[str, Any]) -> Response:
 
 
 @blp.route("/deals/<uuid:deal_id>/approve", methods=["POST"])
-@blp.arguments(CommandSchema)
+@blp.arguments(CommandSchema, required=False)
 @blp.response(200, DealOutSchema)
 @allow("internal")
 def approve(body: dict[str, Any], deal_id: UUID) -> Response:
@@ -93,7 +93,7 @@ def approve(body: dict[str, Any], deal_id: UUID) -> Response:
 
 
 @blp.route("/deals/<uuid:deal_id>/reject", methods=["POST"])
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, required=False)
 @blp.response(200, DealOutSchema)
 @allow("internal")
 def reject(body: dict[str, Any], deal_id: UUID) -> Response:
@@ -112,7 +112,7 @@ def close_won(body: dict[str, Any], deal_id: UUID) -> Response:
 
 
 @blp.route("/deals/<uuid:deal_id>/close-lost", methods=["POST"])
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, required=False)
 @blp.response(200, DealOutSchema)
 @allow("internal")
 def close_lost(body: dict[str, Any], deal_id: UUID) -> Response:

@@ -88,7 +88,7 @@ def approve(body: dict[str, Any], partner_id: UUID) -> Response:
 
 
 @blp.route("/<uuid:partner_id>/reject", methods=["POST"])
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, required=False)
 @blp.response(200, PartnerSchema)
 @allow("internal")
 def reject(body: dict[str, Any], partner_id: UUID) -> Response:
@@ -98,7 +98,7 @@ def reject(body: dict[str, Any], partner_id: UUID) -> Response:
 
 
 @blp.route("/<uuid:partner_id>/suspend", methods=["POST"])
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, required=False)
 @blp.response(200, PartnerSchema)
 @allow("internal")
 def suspend(body: dict[str, Any], partner_id: UUID) -> Response:
@@ -108,7 +108,7 @@ def suspend(body: dict[str, Any], partner_id: UUID) -> Response:
 
 
 @blp.route("/<uuid:partner_id>/reactivate", methods=["POST"])
-@blp.arguments(CommandSchema)
+@blp.arguments(CommandSchema, required=False)
 @blp.response(200, PartnerSchema)
 @allow("internal")
 def reactivate(body: dict[str, Any], partner_id: UUID) -> Response:
@@ -117,7 +117,7 @@ def reactivate(body: dict[str, Any], partner_id: UUID) -> Response:
 
 
 @blp.route("/<uuid:partner_id>/terminate", methods=["POST"])
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, required=False)
 @blp.response(200, PartnerSchema)
 @allow("internal")
 def terminate(body: dict[str, Any], partner_id: UUID) -> Response:

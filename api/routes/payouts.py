@@ -93,7 +93,7 @@ def run_json(run: Any) -> dict[str, Any]:
 
 
 @blp.route("/payout-runs", methods=["POST"])
-@blp.arguments(RunSchema)
+@blp.arguments(RunSchema, required=False)
 @blp.response(201, RunOutSchema)
 @allow("internal")
 def run_payouts(body: dict[str, Any]) -> Response:

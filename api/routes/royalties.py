@@ -160,7 +160,7 @@ def report(body: dict[str, Any], agreement_id: UUID) -> Response:
 
 @blp.route("/royalty-agreements/<uuid:agreement_id>/quarters/<string:quarter>/close",
            methods=["POST"])
-@blp.arguments(CommandSchema)
+@blp.arguments(CommandSchema, required=False)
 @blp.response(200, AgreementOutSchema)
 @allow("internal")
 def close(body: dict[str, Any], agreement_id: UUID, quarter: str) -> Response:
