@@ -76,8 +76,15 @@ def _messages(error: InvalidInput) -> list[str]:
     return [message for messages in error.errors.values() for message in messages]
 
 
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
 class DecimalString(fields.String):
     """A decimal number written as a JSON string, parsed exactly."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": DECIMAL_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(  # type: ignore[override]
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
@@ -106,6 +113,10 @@ class Rate(DecimalString):
 class CurrencyCode(fields.String):
     """An ISO 4217 code such as USD."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": "^[A-Z]{3}$", "example": "USD", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs)
         try:
@@ -117,8 +128,9 @@ class CurrencyCode(fields.String):
 class MoneySchema(InputSchema):
     """Money on the wire: {"amount": "123.45", "currency": "USD"}."""
 
-    amount = fields.String(required=True, metadata={"example": "123.45"})
-    currency = fields.String(required=True, metadata={"example": "USD"})
+    amount = fields.String(required=True,
+                           metadata={"example": "123.45", "pattern": DECIMAL_PATTERN})
+    currency = fields.String(required=True, metadata={"example": "USD", "pattern": "^[A-Z]{3}$"})
 
     @post_load
     def to_money(self, data: dict[str, Any], **kwargs: Any) -> Money:
@@ -175,8 +187,9 @@ class CommandSchema(InputSchema):
 class MoneyOut(Schema):
     """Money in an answer: {"amount": "123.45", "currency": "USD"}."""
 
-    amount = fields.String(required=True, metadata={"example": "123.45"})
-    currency = fields.String(required=True, metadata={"example": "USD"})
+    amount = fields.String(required=True,
+                           metadata={"example": "123.45", "pattern": DECIMAL_PATTERN})
+    currency = fields.String(required=True, metadata={"example": "USD", "pattern": "^[A-Z]{3}$"})
 
 
 class ProblemSchema(Schema):

@@ -24,7 +24,8 @@ class ApplySchema(CommandSchema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
     company = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True, validate=validate.OneOf(PARTNER_TYPES))
-    country = fields.String(required=True, validate=_country)
+    country = fields.String(required=True, validate=_country,
+                            metadata={"pattern": "^[A-Z]{2}$", "example": "DE"})
 
 
 class ApproveSchema(CommandSchema):
