@@ -39,6 +39,7 @@ from domain import commands as c
 from domain.errors import PartnerLedgerError
 from domain.partners import Partner
 from projections.commissions import open_deals_past_window
+from projections.runner import ProjectionFailed
 
 log = logging.getLogger("partnerledger")
 
@@ -229,7 +230,13 @@ def projections_run(interval: float, batch_size: int, once: bool) -> None:
     stop = _stop_on_signals()
     try:
         while True:
-            position = svc.projections.catch_up()
+            try:
+                position = svc.projections.catch_up()
+            except ProjectionFailed:
+                # logged where it stopped; the others were caught up, and it is retried
+                position = svc.projections.position()
+                if once:
+                    raise
             if once or stop.wait(interval):
                 break
         click.echo(f"projections at position {position}")

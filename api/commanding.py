@@ -84,6 +84,9 @@ def run_command(
         raise
     try:
         svc.projections.catch_up()
+    except ProjectionFailed as stopped:
+        # logged in full where it first stopped; the command itself is saved
+        log.warning("read models lag: %s", stopped)
     except Exception:
         log.exception("projection catch-up after a command failed")
     assert outcome.aggregate is not None
@@ -113,7 +116,10 @@ def wait_for_position(min_position: int | None) -> None:
     try:
         reached = svc.projections.wait_for(min_position, timeout)
     except ProjectionFailed as error:
-        raise ApiProblem(503, "projection-behind", f"Read models are failing: {error}",
+        # the position only: handler errors may quote another partner's data
+        where = f" at position {error.failure.position}" if error.failure else ""
+        raise ApiProblem(503, "projection-behind",
+                         f"A read model is stopped{where}; see /readyz.",
                          headers={"Retry-After": "5"}) from error
     if not reached:
         raise ApiProblem(

@@ -32,7 +32,7 @@ FAILURES_TABLE = (
     "name TEXT PRIMARY KEY, position BIGINT NOT NULL, event_type TEXT NOT NULL, "
     "error TEXT NOT NULL, failed_at TEXT NOT NULL)"
 )
-# Longest error text kept in the failures table and shown by /readyz.
+# Longest error text kept in the failures table.
 MAX_ERROR_TEXT = 500
 
 
@@ -124,7 +124,11 @@ class ProjectionRunner:
 
     def _run_batch(self) -> bool:
         start = self.position() + 1
-        notifications = self.app.recorder.select_notifications(start, self.batch_size)
+        # Stopped at this very event: try it alone first, so that commands and reads in a
+        # stopped process do not each re-apply a whole batch only to fail again.
+        stopped_here = self.failure is not None and self.failure.position == start
+        notifications = self.app.recorder.select_notifications(
+            start, 1 if stopped_here else self.batch_size)
         if not notifications:
             return False
         events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
@@ -169,6 +173,8 @@ class ProjectionRunner:
         except OperationalError:
             raise
         except Exception as error:
+            # a write buffered for any event up to `last` failed: the live runner retries one
+            # event at a time to name the culprit; a rebuild names the batch's last event
             raise _HandlerError(last, events[-1][1], error) from error
         if last > done:
             cursor.execute(
@@ -205,8 +211,9 @@ class ProjectionRunner:
         failure = Failure(self.name, failed.position, _event_type(failed.event),
                           f"{type(failed.error).__name__}: {failed.error}"[:MAX_ERROR_TEXT],
                           self.app.clock().isoformat())
-        if self.failure is None or self.failure.position != failure.position:
-            log.error("%s", failure.describe(), exc_info=failed.error)
+        if self.failure is not None and self.failure.position == failure.position:
+            raise ProjectionFailed(self.failure.describe(), self.failure) from failed.error
+        log.error("%s", failure.describe(), exc_info=failed.error)
         self.failure = failure
         with self.db.transaction() as cursor:
             cursor.execute("DELETE FROM projection_failures WHERE name = ?", (self.name,))
@@ -278,8 +285,22 @@ class Projections:
             runner.setup()
 
     def catch_up(self) -> int:
-        """Catches every projection up; returns the lowest position among them."""
-        return min((runner.catch_up() for runner in self.runners), default=0)
+        """Catches every projection up and returns the lowest position among them.
+
+        A stopped projection does not hold the others back: each is caught up, and the first
+        failure is raised after all have run.
+        """
+        positions: list[int] = []
+        failures: list[ProjectionFailed] = []
+        for runner in self.runners:
+            try:
+                positions.append(runner.catch_up())
+            except ProjectionFailed as failed:
+                failures.append(failed)
+                positions.append(runner.position())
+        if failures:
+            raise failures[0]
+        return min(positions, default=0)
 
     def position(self) -> int:
         """The lowest position among the projections: what every read reflects at least."""
@@ -296,8 +317,14 @@ class Projections:
         """Catches up until every projection reaches `position`; False when time runs out."""
         deadline = time.monotonic() + timeout
         while True:
-            if self.catch_up() >= position:
-                return True
+            try:
+                if self.catch_up() >= position:
+                    return True
+            except ProjectionFailed:
+                # a projection stopped beyond `position` still answers reads up to it
+                if self.position() >= position:
+                    return True
+                raise
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)

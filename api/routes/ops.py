@@ -41,9 +41,10 @@ def readyz() -> Response:
                 "failing": failure is not None,
             }
             if failure is not None:
+                # the error text stays in the log and the CLI: it may quote event data
                 report["projections"][runner.name]["failure"] = {
                     "position": failure.position, "event_type": failure.event_type,
-                    "error": failure.error, "failed_at": failure.failed_at}
+                    "failed_at": failure.failed_at}
     except Exception as error:
         return json_response({"status": "unavailable", "detail": str(error)}, 503)
     if any(p["failing"] for p in report["projections"].values()):

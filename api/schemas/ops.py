@@ -14,7 +14,6 @@ class FailureSchema(Schema):
 
     position = fields.Integer(required=True)
     event_type = fields.String(required=True)
-    error = fields.String(required=True)
     failed_at = fields.String(required=True)
 
 
