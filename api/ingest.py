@@ -49,6 +49,7 @@ from api.services import Services
 from domain import commands as c
 from domain.errors import InvalidInput, WriteConflict
 from projections.ledger import partners_with_accounts
+from projections.runner import ProjectionFailed
 
 log = logging.getLogger(__name__)
 # How often a batch is retried when other writers keep winning the same rows.
@@ -97,6 +98,10 @@ def receive(record: Any) -> Received:
         return Received(tp, record.offset, record.key, value, message=decode(value))
     except BadMessage as bad:
         return Received(tp, record.offset, record.key, value, bad=bad)
+    except Exception as error:  # a bug in decoding must not stop the partition
+        log.exception("message at %s:%d cannot be decoded", tp, record.offset)
+        failed = BadMessage("error", f"{type(error).__name__} while decoding")
+        return Received(tp, record.offset, record.key, value, bad=failed)
 
 
 def dead_letter_headers(letter: DeadLetter, now: datetime) -> list[tuple[str, bytes]]:
@@ -326,7 +331,8 @@ class Ingestor:
                     retry_check = now if self.checks(everything=due) else now + 1.0
                     next_check = now + self.check_interval if due else next_check
                 backoff = BACKOFF[0]
-            except (PersistenceError, KafkaError, WriteConflict, OSError) as error:
+            except (PersistenceError, KafkaError, WriteConflict, OSError,
+                    ProjectionFailed) as error:
                 log.warning("batch not applied, retrying in %.1fs: %s", backoff, error)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF[1])
@@ -385,7 +391,7 @@ class Ingestor:
                 self._drop_moved_partitions()
             except WriteConflict:
                 log.info("write conflict on a batch of %d, retrying", len(items))
-            except (PersistenceError, KafkaError, OSError):
+            except (PersistenceError, KafkaError, OSError, ProjectionFailed):
                 raise
             except Exception:
                 # Not the store, not the broker: something in these messages trips a bug.
@@ -496,8 +502,9 @@ class Ingestor:
                 for p, offset in last.items()}
 
     def _partners_to_pay(self) -> tuple[UUID, ...]:
-        """Everyone who has earned, from the ledger read model brought up to date first."""
-        self.svc.projections.catch_up()
+        """Everyone who has earned, from the ledger read model brought up to date first
+        (the only read model a run needs; if it is stopped, the run waits, backing off)."""
+        self.svc.projections.get("ledger").catch_up()
         with self.svc.db.transaction(commit=False) as cursor:
             return tuple(UUID(p) for p in partners_with_accounts(cursor))
 

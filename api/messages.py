@@ -20,6 +20,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.json_bounds import MalformedJson, strict_loads
 from api.routes.payouts import RunSchema
 from api.routes.royalties import AgreementSchema, ReportSchema
 from api.schemas.common import CommandSchema, InputSchema, business_time
@@ -199,8 +200,8 @@ class Message:
 def decode(raw: bytes) -> Message:
     """Bytes from the topic to a command; every failure names its reason."""
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
+        document = strict_loads(raw)
+    except MalformedJson as error:
         raise BadMessage("undecodable", str(error)) from None
     if not isinstance(document, dict):
         raise BadMessage("undecodable", "The message is not a JSON object.")

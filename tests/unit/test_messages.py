@@ -114,6 +114,11 @@ def test_a_payout_run_without_as_of_pays_at_the_envelope_time() -> None:
     (envelope("partner.exploded", {}), "unknown-type"),
     (envelope("deal.approved", {"deal_id": ID}, schema_version=2), "invalid"),
     (json.dumps({"type": "deal.approved", "data": {}}).encode(), "invalid"),
+    (b"[" * 100_000 + b"]" * 100_000, "undecodable"),
+    (b'{"message_id": ' + b"9" * 5000 + b"}", "undecodable"),
+    (b'{"message_id": NaN}', "undecodable"),
+    (envelope("deal.approved", {"deal_id": ID}, occurred_at="0001-01-01T00:00:00+14:00"),
+     "invalid"),
 ])
 def test_bad_messages_name_their_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(BadMessage) as error:
