@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from gunicorn.http.errors import NoMoreData, ParseException
 from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -50,7 +51,12 @@ def check_body() -> None:
         return
     # werkzeug stops a chunked stream at MAX_CONTENT_LENGTH without an error, so the limit
     # there is one byte more: a body that reaches it is too large, and the rest stays unread.
-    data = request.get_data(cache=True)
+    try:
+        data = request.get_data(cache=True)
+    except (ParseException, NoMoreData) as error:
+        # gunicorn raises these from the body stream for a malformed or cut-off chunk
+        raise ApiProblem(400, "bad-request", f"The request body is malformed: {error}.",
+                         headers={"Connection": "close"}) from None
     if len(data) > MAX_BODY_BYTES:
         raise RequestEntityTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
     if not data:

@@ -202,6 +202,16 @@ def test_a_chunked_body_over_one_mib_is_a_413(server: Server) -> None:
     answer.problem()
 
 
+def test_a_malformed_chunk_is_a_400_problem_not_a_500(server: Server) -> None:
+    answer = exchange(server.port, (
+        f"POST /plans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "zz\r\n{}\r\n0\r\n\r\n").encode())
+    assert answer.status == 400
+    assert answer.problem()["type"].endswith("bad-request")
+    assert answer.headers["connection"] == "close"
+
+
 def test_a_20_kb_request_line_is_a_414_problem(server: Server) -> None:
     answer = exchange(server.port, b"GET /partners?x=" + b"a" * 20_000 +
                       b" HTTP/1.1\r\nHost: x\r\n\r\n")
