@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from flask import Flask, current_app, g, request
 
@@ -45,6 +45,21 @@ def check_acting_for(partner_id: UUID) -> None:
     caller = principal()
     if caller.role == "partner" and caller.partner_id != partner_id:
         raise ApiProblem(403, "forbidden", "A partner key acts for its own partner only.")
+
+
+def new_id(supplied: UUID | None) -> UUID:
+    """The id of a resource a request creates: the caller's, or a fresh one.
+
+    A partner key may supply only a random (version 4) UUID: the ids the service derives
+    from emails, domains and billing ids are name-based, and trying one would tell a partner
+    whether another partner's application or record exists.
+    """
+    if supplied is None:
+        return uuid4()
+    if principal().role == "partner" and supplied.version != 4:
+        raise ApiProblem(422, "validation-error", "id: A partner key may supply only a random "
+                         "(version 4) UUID.", errors={"id": ["Must be a random (version 4) UUID."]})
+    return supplied
 
 
 def partner_closed(app: PartnerLedger, partner_id: UUID) -> bool:

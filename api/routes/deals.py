@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from flask import Response
 from flask_smorest import Blueprint
 
-from api.auth import allow, check_acting_for, check_partner_access
+from api.auth import allow, check_acting_for, check_partner_access, new_id
 from api.commanding import run_command, services, wait_for_position
 from api.reads import partner_page, scoped_row
 from api.schemas.common import CommandSchema, ReadQuerySchema
@@ -77,7 +77,7 @@ def register(body: dict[str, Any]) -> Response:
     """Register a deal; a domain another partner protects is a 409 deal-conflict."""
     check_acting_for(body["partner_id"])
     command = c.RegisterDeal(
-        body["occurred_at"], body["id"] or uuid4(), body["partner_id"],
+        body["occurred_at"], new_id(body["id"]), body["partner_id"],
         body["customer"]["name"], body["customer"]["domain"], body["estimated_value"],
     )
     return run_command(command, deal_json, 201)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from flask import Response
 from flask_smorest import Blueprint
 
-from api.auth import allow, check_acting_for, check_partner_access
+from api.auth import allow, check_acting_for, check_partner_access, new_id
 from api.commanding import run_command, services, wait_for_position
 from api.reads import partner_page, scoped_row
 from api.schemas.common import ReadQuerySchema
@@ -69,7 +69,7 @@ def referral_row_json(row: Any, now: datetime) -> dict[str, Any]:
 def record(body: dict[str, Any]) -> Response:
     """Record a lead. A lead from the partner's own email domain is recorded as rejected."""
     check_acting_for(body["partner_id"])
-    command = c.RecordReferral(body["occurred_at"], body["id"] or uuid4(), body["partner_id"],
+    command = c.RecordReferral(body["occurred_at"], new_id(body["id"]), body["partner_id"],
                                body["lead"]["email"], body["lead"]["company"])
     return run_command(command, referral_json, 201)
 

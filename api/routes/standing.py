@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from flask import Response
 from flask_smorest import Blueprint
 
-from api.auth import allow, check_acting_for, check_partner_access
+from api.auth import allow, check_acting_for, check_partner_access, new_id
 from api.commanding import run_command, services, wait_for_position
 from api.errors import ApiProblem
 from api.schemas.common import ReadQuerySchema
@@ -88,6 +88,6 @@ def redeem(body: dict[str, Any], partner_id: UUID) -> Response:
     """Spend points; more than the balance is a 409 insufficient-points."""
     check_partner_access(partner_id)
     check_acting_for(partner_id)
-    command = c.RedeemPoints(body["occurred_at"], body["id"] or uuid4(), partner_id,
+    command = c.RedeemPoints(body["occurred_at"], new_id(body["id"]), partner_id,
                              body["points"], body["reward"])
     return run_command(command, points_json, 201)

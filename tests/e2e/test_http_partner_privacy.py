@@ -13,7 +13,8 @@ import pytest
 from adapters.settings import Settings
 from api.services import build_services
 from domain import commands as c
-from tests.conftest import Api
+from domain.partners import EmailClaim
+from tests.conftest import Api, count_events
 from tests.e2e.test_http_partners import apply, create_plan, problem_type
 
 LONG_AGO = (datetime.now(UTC) - timedelta(days=200)).isoformat()
@@ -173,3 +174,25 @@ def test_a_termination_recorded_by_another_process_closes_the_key_here(
     finally:
         worker.close()
     assert api.get(f"/partners/{pid}", token=token).status_code == 401
+
+
+def test_a_partner_key_cannot_probe_derived_ids_for_other_partners_records(
+    api: Api, two_partners: tuple[str, str]
+) -> None:
+    holder, other = two_partners
+    token = api.partner_token(other)
+    holder_email = api.get(f"/partners/{holder}").get_json()["email"]
+    before = count_events(api.services)
+    for probe in (EmailClaim.id_for(holder_email), EmailClaim.id_for("nobody@x.example")):
+        for path, body in (("/deals", deal_body(other, "probe.example")),
+                           ("/referrals", referral_body(other, "probe@lead.example"))):
+            answer = api.post(path, {**body, "id": str(probe)}, token=token)
+            assert answer.status_code == 422, answer.get_json()
+            assert "id" in answer.get_json()["errors"]
+    assert count_events(api.services) == before
+    own = ok(api.post("/deals", {**deal_body(other, "mine.example"), "id": str(uuid.uuid4())},
+                      token=token), 201)
+    assert own["partner_id"] == other
+    staff = api.post("/deals", {**deal_body(holder, "staff.example"),
+                                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "crm:deal:1"))})
+    assert staff.status_code == 201  # internal services may derive their ids
