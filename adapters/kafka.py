@@ -130,6 +130,13 @@ def _read_ends(probe: KafkaConsumer, reported: dict[TopicPartition, int],
             if records:
                 found[tp] = max(found[tp], max(r.offset for r in records) + 1)
                 pending.discard(tp)
+        for tp in list(pending):
+            # a transaction marker at the end is never returned as a record, but the client
+            # moves past it: its position is then the end
+            position = probe.position(tp)
+            if position is not None and position > found[tp] - 1 and position > starts[tp]:
+                found[tp] = max(found[tp], position)
+                pending.discard(tp)
         quiet = 0 if polled else quiet + 1
         if not pending and quiet >= 1:
             break
