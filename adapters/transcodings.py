@@ -8,9 +8,10 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from domain.ledger import Ledger
+from domain.ledger import OpenEntries
 from domain.money import Money, decimal_text
-from domain.plans import PlanTerms, Tier
+from domain.plans import PlanTerms
+from domain.tiers import Tier
 
 
 class MoneyAsDict(Transcoding):
@@ -87,17 +88,17 @@ class SetAsList(Transcoding):
         return set(data)
 
 
-class LedgerAsDict(Transcoding):
+class OpenEntriesAsDict(Transcoding):
     """An account's live ledger, in snapshots: it already holds only strings and integers."""
 
-    type = Ledger
-    name = "ledger"
+    type = OpenEntries
+    name = "ledger"  # the name stored in snapshots
 
-    def encode(self, obj: Ledger) -> dict[str, Any]:
+    def encode(self, obj: OpenEntries) -> dict[str, Any]:
         return {"accruals": obj.accruals, "reversals": obj.reversals, "payouts": obj.payouts}
 
-    def decode(self, data: dict[str, Any]) -> Ledger:
-        return Ledger(data["accruals"], data["reversals"], data["payouts"])
+    def decode(self, data: dict[str, Any]) -> OpenEntries:
+        return OpenEntries(data["accruals"], data["reversals"], data["payouts"])
 
 
 class DateAsISO(Transcoding):
@@ -114,5 +115,5 @@ class DateAsISO(Transcoding):
 
 
 TRANSCODINGS: tuple[Transcoding, ...] = (
-    MoneyAsDict(), PlanTermsAsDict(), SetAsList(), LedgerAsDict(), DateAsISO(),
+    MoneyAsDict(), PlanTermsAsDict(), SetAsList(), OpenEntriesAsDict(), DateAsISO(),
 )

@@ -1,1 +1,1 @@
-"""Entry points: the Flask app and the `partnerledger` command line."""
+"""The entry points (HTTP, Kafka, the command line) and the composition root that builds them."""

@@ -6,112 +6,23 @@ import dataclasses
 import getpass
 import json
 import logging
-import os
 import signal
-import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import click
-import psycopg
-from eventsourcing.persistence import PersistenceError
-from gunicorn.app.base import BaseApplication
-from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
-from adapters import kafka
 from adapters.clock import utc_now
-from adapters.settings import DEFAULT_DATABASE_URL, ConfigurationError, Settings
-from api import ingest_offsets
-from api.app import create_app
-from api.demo import DEMO_PARTNER_ID, load_demo
-from api.ingest import Ingestor
-from api.messages import SCHEMA_VERSION, BadMessage, decode
-from api.publish import Relay
-from api.server import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_FIELDS, LIMIT_REQUEST_LINE
-from api.services import Services, build_services
-from domain import commands as c
-from domain.errors import PartnerLedgerError
+from adapters.settings import Settings
+from api import bootstrap
+from api.deal_expiry import expire_lapsed_deals
+from api.demo import load_demo, start_demo
+from api.kafka import ingest_offsets
+from api.kafka.messages import SCHEMA_VERSION, BadMessage, decode
+from api.operator_errors import OperatorErrors
 from domain.partners import Partner
-from projections.commissions import open_deals_past_window
 from projections.runner import ProjectionFailed
-
-log = logging.getLogger("partnerledger")
-
-
-def _services() -> Services:
-    return build_services(Settings.from_env())
-
-
-STORE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
-
-
-def _redacted(database_url: str) -> str:
-    """The URL without its password."""
-    url = urlsplit(database_url)
-    if url.password is None:
-        return database_url
-    netloc = url.netloc.replace(f":{url.password}@", ":***@")
-    return url._replace(netloc=netloc).geturl()
-
-
-def operator_message(error: Exception) -> str | None:
-    """One line saying what is wrong with the setup, or None for an error that is a bug."""
-    env = os.environ
-    bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", Settings.kafka_bootstrap_servers)
-    if isinstance(error, ConfigurationError):
-        message = str(error)
-    elif isinstance(error, PartnerLedgerError):
-        message = error.detail
-    elif isinstance(error, STORE_ERRORS):
-        url = env.get("PARTNERLEDGER_DATABASE_URL", DEFAULT_DATABASE_URL)
-        message = f"cannot use the database {_redacted(url)}: {error}"
-    elif isinstance(error, KafkaConnectionError | KafkaTimeoutError):
-        message = f"no Kafka broker reachable at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)"
-    elif isinstance(error, KafkaError):
-        message = f"Kafka at {bootstrap}: {error}"
-    elif isinstance(error, OSError):
-        message = str(error)
-    else:
-        return None
-    return " ".join(message.split())  # one line, whatever the driver's message looks like
-
-
-class OperatorErrors(click.Group):
-    """Every command: a setup problem (no broker, no database, a malformed setting) is one
-    line on stderr and exit status 1, not a traceback (which `--log-level debug` adds)."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except Exception as error:
-            message = operator_message(error)
-            if message is None:
-                raise
-            log.debug("%s", message, exc_info=True)
-            raise click.ClickException(message) from None
-
-
-@contextmanager
-def _kafka_quiet() -> Iterator[None]:
-    """While Kafka clients connect, or do a one-off job and close: kafka-python logs every
-    failed attempt (and a close) as an error; what fails reaches the operator as one line
-    instead (everything, with `--log-level debug`)."""
-    logger = logging.getLogger("kafka")
-    if logger.isEnabledFor(logging.DEBUG):
-        yield
-        return
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 @click.group(cls=OperatorErrors)
@@ -136,7 +47,7 @@ def keys() -> None:
 @click.option("--partner-id", type=click.UUID, default=None, help="Required for --role partner.")
 def keys_create(role: str, partner_id: UUID | None) -> None:
     """Creates a key; the token is printed once, as the last line."""
-    svc = _services()
+    svc = bootstrap.services_from_env()
     try:
         if partner_id is not None:
             svc.app.get_aggregate(Partner, partner_id)
@@ -154,7 +65,7 @@ def keys_create(role: str, partner_id: UUID | None) -> None:
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revokes a key by its id."""
-    svc = _services()
+    svc = bootstrap.services_from_env()
     try:
         if not svc.keys.revoke(key_id, utc_now()):
             raise click.ClickException(f"no active key {key_id}")
@@ -174,43 +85,17 @@ def serve(host: str, port: int | None, workers: int, threads: int, demo: bool) -
     """Serves the HTTP API with gunicorn."""
     settings = Settings.from_env()
     bind_port = port or settings.port
-    svc = build_services(settings)
+    svc = bootstrap.build_services(settings)  # tables made once, before workers start
     try:
         if demo:
-            if load_demo(svc.app):
-                svc.projections.catch_up()
-                click.echo("Loaded the demo program (plan 'Standard 2026', three partners).")
-            _, internal = svc.keys.create("internal", None, utc_now())
-            _, partner = svc.keys.create("partner", DEMO_PARTNER_ID, utc_now())
-            click.echo(f"\n  internal token: {internal}\n  partner token:  {partner}"
-                       f"  (partner {DEMO_PARTNER_ID})\n")
-            tokens = Path("var/demo-tokens.env")
-            tokens.parent.mkdir(parents=True, exist_ok=True)
-            tokens.write_text(f"export INTERNAL_TOKEN={internal}\nexport PARTNER_TOKEN={partner}\n")
-            tokens.chmod(0o600)
-            click.echo(f"  the same tokens, for your shell: source {tokens}")
-            click.echo(f"  try: curl -H 'Authorization: Bearer {internal}' "
-                       f"http://{host}:{bind_port}/partners\n")
+            start_demo(svc, f"http://{host}:{bind_port}", click.echo)
     finally:
         svc.close()
 
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{bind_port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "api.server.ProblemWorker")
-            self.cfg.set("limit_request_line", LIMIT_REQUEST_LINE)
-            self.cfg.set("limit_request_fields", LIMIT_REQUEST_FIELDS)
-            self.cfg.set("limit_request_field_size", LIMIT_REQUEST_FIELD_SIZE)
-            self.cfg.set("accesslog", "-")
-            self.cfg.set("graceful_timeout", 10)
+    # Imported here: no other command needs the HTTP stack loaded.
+    from api.http.server import serve as run_server  # noqa: PLC0415
 
-        def load(self) -> Any:
-            # Each worker builds its own services: connection pools do not survive a fork.
-            return create_app()
-
-    Server().run()
+    run_server(host, bind_port, workers, threads, bootstrap.http_app)
 
 
 @main.group()
@@ -224,7 +109,7 @@ def projections() -> None:
 @click.option("--once", is_flag=True, help="Catch up and exit.")
 def projections_run(interval: float, batch_size: int, once: bool) -> None:
     """Keeps every projection caught up until SIGTERM or SIGINT."""
-    svc = _services()
+    svc = bootstrap.services_from_env()
     for runner in svc.projections.runners:
         runner.batch_size = batch_size
     stop = _stop_on_signals()
@@ -248,7 +133,7 @@ def projections_run(interval: float, batch_size: int, once: bool) -> None:
 @click.argument("name", required=False)
 def projections_rebuild(name: str | None) -> None:
     """Empties read models and replays the whole log into them."""
-    svc = _services()
+    svc = bootstrap.services_from_env()
     try:
         runners = [svc.projections.get(name)] if name else svc.projections.runners
         for runner in runners:
@@ -262,7 +147,7 @@ def projections_rebuild(name: str | None) -> None:
 @projections.command("status")
 def projections_status() -> None:
     """Each projection's position and lag behind the store."""
-    svc = _services()
+    svc = bootstrap.services_from_env()
     try:
         store = svc.app.position()
         click.echo(f"store: {store}")
@@ -291,21 +176,9 @@ def deals() -> None:
 @click.option("--batch-size", type=int, default=500, show_default=True)
 def deals_expire(batch_size: int) -> None:
     """Records the expiry of every open deal past its protection window."""
-    svc = _services()
-    expired = 0
+    svc = bootstrap.services_from_env()
     try:
-        while True:
-            svc.projections.catch_up()
-            with svc.db.transaction(commit=False) as cursor:
-                due = open_deals_past_window(cursor, utc_now(), batch_size)
-            if not due:
-                break
-            result = svc.app.execute_batch([c.ExpireDeal(None, UUID(i)) for i in due])
-            done = sum(1 for outcome in result.outcomes if outcome.error is None)
-            expired += done
-            if done == 0:
-                break  # nothing left that can expire (already closed meanwhile)
-        svc.projections.catch_up()
+        expired = expire_lapsed_deals(svc, batch_size)
     finally:
         svc.close()
     click.echo(f"expired {expired} deal(s)")
@@ -335,27 +208,12 @@ def ingest(ctx: click.Context, batch_size: int | None) -> None:
     if batch_size is not None:
         settings = dataclasses.replace(settings, ingest_batch_size=batch_size)
     stop = _stop_on_signals()
-    svc = build_services(settings)
+    svc = bootstrap.build_services(settings)
     try:
-        with _kafka_quiet():
-            kafka.ensure_topics(settings, {settings.inbound_topic: settings.topic_partitions,
-                                           settings.dlq_topic: settings.topic_partitions})
-            consumer = kafka.consumer(settings)
-            producer = kafka.producer(settings, "partnerledger-dead-letters")
-        try:
-            Ingestor(svc, consumer, producer).run(stop)
-        finally:
-            consumer.close(autocommit=False)
-            producer.close(timeout=10)
+        with bootstrap.ingest_worker(svc) as worker:
+            worker.run(stop)
     finally:
         svc.close()
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    """Rows as plain columns aligned on the widest cell; the last column runs free."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
-                       row[-1]]).rstrip() for row in rows]
 
 
 @ingest.command("status")
@@ -364,30 +222,15 @@ def ingest_status() -> None:
 
     Exits with status 1 when a partition is stopped."""
     settings = Settings.from_env()
-    svc = build_services(settings)
+    svc = bootstrap.build_services(settings)
     try:
-        with _kafka_quiet():
-            probe = kafka.offsets_probe(settings)
-            try:
-                rows = ingest_offsets.status(svc.inbox, probe, settings.inbound_topic)
-            finally:
-                probe.close()
+        with bootstrap.offsets_probe(settings) as probe:
+            rows = ingest_offsets.status(svc.inbox, probe, settings.inbound_topic)
     finally:
         svc.close()
 
-    def shown(value: int | None) -> str:
-        return "-" if value is None else str(value)
-
-    table = [["PARTITION", "STORED", "START", "END", "LAG", "STATE"]]
-    for row in rows:
-        state = "ok" if row.stop is None else (
-            f"STOPPED since {row.stop.stopped_at}: {row.stop.detail}")
-        if row.start is None and row.stop is None:
-            state = "not on the broker"
-        table.append([str(row.partition), shown(row.stored), shown(row.start), shown(row.end),
-                      shown(row.lag), state])
     click.echo(f"topic {settings.inbound_topic}, consumer group {settings.consumer_group}")
-    for line in _table(table):
+    for line in ingest_offsets.status_table(rows):
         click.echo(line)
     if any(row.stop is not None for row in rows):
         raise SystemExit(1)
@@ -408,16 +251,12 @@ def ingest_reset_offsets(partition: int, to: str, topic: str | None, reason: str
     already applied are duplicates). A running worker resumes the partition within seconds."""
     settings = Settings.from_env()
     who = requested_by or getpass.getuser()
-    svc = build_services(settings)
+    svc = bootstrap.build_services(settings)
     try:
-        with _kafka_quiet():
-            probe = kafka.offsets_probe(settings)
-            try:
-                done = ingest_offsets.reset(svc.app, svc.inbox, probe,
-                                            topic or settings.inbound_topic, partition,
-                                            to, who, reason)
-            finally:
-                probe.close()
+        with bootstrap.offsets_probe(settings) as probe:
+            done = ingest_offsets.reset(svc.app, svc.inbox, probe,
+                                        topic or settings.inbound_topic, partition, to, who,
+                                        reason)
     finally:
         svc.close()
     cleared = "" if done.cleared_stop is None else f", stop cleared ({done.cleared_stop.reason})"
@@ -432,17 +271,10 @@ def publish(batch_size: int) -> None:
     """Relays every stored event to the events topic until SIGTERM or SIGINT."""
     settings = Settings.from_env()
     stop = _stop_on_signals()
-    svc = build_services(settings)
+    svc = bootstrap.build_services(settings)
     try:
-        with _kafka_quiet():
-            kafka.ensure_topics(settings, {settings.events_topic: settings.topic_partitions})
-            producer = kafka.producer(settings, "partnerledger-relay")
-            tail = kafka.tail_reader(settings)
-        try:
-            Relay(svc, producer, tail, batch_size).run(stop)
-        finally:
-            producer.close(timeout=10)
-            tail.close()
+        with bootstrap.event_relay(svc, batch_size) as relay:
+            relay.run(stop)
     finally:
         svc.close()
 
@@ -470,14 +302,9 @@ def send(message_type: str, data: str, key: str | None, occurred_at: str | None,
     except BadMessage as bad:  # the worker would dead-letter it: say so now
         raise click.ClickException(f"{bad.reason}: {bad.detail}") from bad
     partition_key = key or str(body.get("partner_id") or body.get("id") or "")
-    with _kafka_quiet():
-        producer = kafka.producer(settings, "partnerledger-cli",
-                                  bootstrap_timeout_ms=kafka.BOOTSTRAP_TIMEOUT_MS)
-        try:
-            sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
-                                 value=raw).get(timeout=30)
-        finally:
-            producer.close(timeout=10)
+    with bootstrap.inbound_producer(settings) as producer:
+        sent = producer.send(settings.inbound_topic, key=partition_key.encode() or None,
+                             value=raw).get(timeout=30)
     click.echo(f"sent {envelope['message_id']} to {sent.topic}:{sent.partition}:{sent.offset}")
 
 
@@ -486,7 +313,7 @@ def send(message_type: str, data: str, key: str | None, occurred_at: str | None,
 def dead_letters(limit: int) -> None:
     """The newest dead letters: where each came from, and why."""
     settings = Settings.from_env()
-    svc = build_services(settings)
+    svc = bootstrap.build_services(settings)
     try:
         for letter in svc.inbox.dead_letters(limit):
             click.echo(f"{letter['recorded_at']} {letter['topic']}:{letter['partition']}:"
@@ -501,7 +328,7 @@ def dead_letters(limit: int) -> None:
 @main.command("demo")
 def demo_command() -> None:
     """Loads the demo program into an empty store."""
-    svc = _services()
+    svc = bootstrap.services_from_env()
     try:
         loaded = load_demo(svc.app)
         svc.projections.catch_up()

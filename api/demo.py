@@ -1,15 +1,20 @@
-"""A small demo program loaded into an empty store by `make run`."""
+"""A small demo program loaded into an empty store by `make run`, and tokens to try it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from adapters.application import PartnerLedger
+from adapters.application import PartnerProgram
+from adapters.clock import utc_now
+from api.services import Services
 from domain import commands as c
 from domain.money import Money
-from domain.plans import PlanTerms, Tier
+from domain.plans import PlanTerms
+from domain.tiers import Tier
 
 
 def demo_id(name: str) -> UUID:
@@ -38,7 +43,7 @@ STANDARD = PlanTerms(
 )
 
 
-def load_demo(app: PartnerLedger) -> bool:
+def load_demo(app: PartnerProgram) -> bool:
     """Loads the demo program unless it is there already; True when it was loaded."""
     if app.position() > 0:
         return False
@@ -72,3 +77,21 @@ def load_demo(app: PartnerLedger) -> bool:
     if refused:
         raise RuntimeError(f"demo program refused: {refused}")
     return True
+
+
+def start_demo(svc: Services, url: str, echo: Callable[[str], None]) -> None:
+    """Loads the demo into an empty store, then makes an internal and a partner token, says
+    them and writes them to var/demo-tokens.env for the operator's shell."""
+    if load_demo(svc.app):
+        svc.projections.catch_up()
+        echo("Loaded the demo program (plan 'Standard 2026', three partners).")
+    _, internal = svc.keys.create("internal", None, utc_now())
+    _, partner = svc.keys.create("partner", DEMO_PARTNER_ID, utc_now())
+    echo(f"\n  internal token: {internal}\n  partner token:  {partner}"
+         f"  (partner {DEMO_PARTNER_ID})\n")
+    tokens = Path("var/demo-tokens.env")
+    tokens.parent.mkdir(parents=True, exist_ok=True)
+    tokens.write_text(f"export INTERNAL_TOKEN={internal}\nexport PARTNER_TOKEN={partner}\n")
+    tokens.chmod(0o600)
+    echo(f"  the same tokens, for your shell: source {tokens}")
+    echo(f"  try: curl -H 'Authorization: Bearer {internal}' {url}/partners\n")

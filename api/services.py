@@ -1,35 +1,28 @@
-"""The composition root: builds every service from settings, once, in one place."""
+"""What every entry point is given: the application, its stores, the read models, settings."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from adapters.application import PartnerLedger
-from adapters.clock import Clock, utc_now
+from adapters.application import PartnerProgram
 from adapters.idempotency import IdempotencyStore
 from adapters.inbox import Inbox
 from adapters.keys import KeyStore
 from adapters.settings import Settings
-from adapters.sql import Database, setup_lock
-from projections.commissions import Commissions
-from projections.ledger import Ledger
-from projections.partner_directory import PartnerDirectory
-from projections.runner import Follower, ProjectionRunner, Projections
-
-log = logging.getLogger(__name__)
+from adapters.sql import Database
+from projections.catch_up import Follower, ReadModels
 
 
 @dataclass
 class Services:
-    """Everything the entry points use."""
+    """Everything the entry points use; api/bootstrap.py builds it."""
 
     settings: Settings
-    app: PartnerLedger
+    app: PartnerProgram
     db: Database
     keys: KeyStore
     idempotency: IdempotencyStore
-    projections: Projections
+    projections: ReadModels
     inbox: Inbox
     follower: Follower | None = None
 
@@ -45,28 +38,3 @@ class Services:
             self.follower.stop()
             self.follower = None
         self.app.close()
-
-
-def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
-    """Opens the store, creates missing tables and catches projections up."""
-    env = settings.eventsourcing_env()
-    with setup_lock(env):
-        app = PartnerLedger(env=env, clock=clock)
-        db = app.db
-        keys = KeyStore(db)
-        idempotency = IdempotencyStore(db)
-        projections = Projections([
-            ProjectionRunner(app, db, PartnerDirectory()),
-            ProjectionRunner(app, db, Commissions()),
-            ProjectionRunner(app, db, Ledger()),
-        ])
-        inbox = Inbox(db, settings.consumer_group)
-        keys.setup()
-        idempotency.setup()
-        inbox.setup()
-        projections.setup()
-    try:
-        projections.catch_up()
-    except Exception:
-        log.exception("projections could not catch up on start")
-    return Services(settings, app, db, keys, idempotency, projections, inbox)

@@ -7,7 +7,7 @@ plan version and rates, so balances and statements can be built on them alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -15,9 +15,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import CurrencyMismatch, Duplicate, PartnerLedgerError
-from domain.ledger import Entry, Ledger
+from domain.ledger import Entry, OpenEntries
 from domain.money import Money, minor_units
-from domain.plans import BASE_TIER, PlanTerms, Tier
 
 DAY_MICROS = 86_400_000_000
 TRAILING_MICROS = 365 * DAY_MICROS
@@ -63,7 +62,7 @@ class PartnerAccount(Aggregate):
         self.reversed = Money.zero(currency)
         self.points = 0
         self.redemptions: set[UUID] = set()
-        self.ledger = Ledger()
+        self.ledger = OpenEntries()  # the attribute keeps its name: snapshots hold it
         # revenue by UTC day: {day: [day total, micros, minor, micros, minor, ...]} in minor
         # units and epoch microseconds, so a trailing-365-day sum reads 366 day totals and
         # scans only the two boundary days, and snapshots hold plain integers
@@ -88,16 +87,16 @@ class PartnerAccount(Aggregate):
         tier_bonus: Decimal,
         plan_id: UUID,
         plan_version: int,
-        hold_days: int,
+        available_at: datetime,
         occurred_at: datetime,
     ) -> UUID:
-        """Records a commission, pending for `hold_days`; returns the accrual's id."""
+        """Records a commission, pending until `available_at`; returns the accrual's id."""
         self._same_currency(amount)
         accrual_id = entry_id("accrual", source_type, source_id)
         self._accrued(
             accrual_id, self.partner_id, source_type, source_id, basis, amount, base_rate,
-            tier, tier_bonus, base_rate + tier_bonus, plan_id, plan_version,
-            occurred_at + timedelta(days=hold_days), occurred_at,
+            tier, tier_bonus, base_rate + tier_bonus, plan_id, plan_version, available_at,
+            occurred_at,
         )
         return accrual_id
 
@@ -284,25 +283,6 @@ class PartnerAccount(Aggregate):
     ) -> None:
         self.points -= points
         self.redemptions.add(redemption_id)
-
-
-def tier_reached(terms: PlanTerms, revenue: Money) -> Tier | None:
-    """The highest tier whose threshold the revenue has reached."""
-    reached = None
-    for tier in terms.tiers:
-        if tier.threshold.amount <= revenue.amount:
-            reached = tier
-    return reached
-
-
-def tier_rank(terms: PlanTerms, name: str) -> int:
-    """Position of a tier in the plan (the base tier, or one the plan lacks, is 0)."""
-    if name == BASE_TIER:
-        return 0
-    for index, tier in enumerate(terms.tiers, start=1):
-        if tier.name == name:
-            return index
-    return 0
 
 
 def ledger_entries(events: Iterable[Any]) -> list[Entry]:

@@ -26,6 +26,13 @@ def normalise_domain(domain: str) -> str:
     return value
 
 
+def deal_status_at(status: str, protected_until: datetime, when: datetime) -> str:
+    """What a reader sees at `when`: an open deal past its protection window is expired."""
+    if status in OPEN_STATES and when > protected_until:
+        return "expired"
+    return status
+
+
 class DealConflict(PartnerLedgerError):
     """Another registration holds the customer domain; the refused attempt is recorded."""
 
@@ -61,9 +68,7 @@ class Deal(Aggregate):
 
     def status_at(self, when: datetime) -> str:
         """What a reader sees at `when`: an open deal past its window is expired."""
-        if self.status in OPEN_STATES and when > self.protected_until:
-            return "expired"
-        return self.status
+        return deal_status_at(self.status, self.protected_until, when)
 
     def _check(self, command: str, allowed: frozenset[str], when: datetime) -> None:
         status = self.status_at(when)
@@ -97,8 +102,8 @@ class Deal(Aggregate):
         self._lost(reason, occurred_at)
 
     def expire(self, occurred_at: datetime) -> None:
-        """Records the expiry that reads already show."""
-        if self.status_at(occurred_at) != "expired":
+        """Records the expiry that reads already show, once."""
+        if self.status == "expired" or self.status_at(occurred_at) != "expired":
             raise InvalidTransition(
                 f"Only an open deal past its window expires; this one is "
                 f"{self.status_at(occurred_at)}.",

@@ -6,18 +6,19 @@ into `in_payout`, and its confirmation into `paid`; a failed payout puts it back
 reduces its accrual while the accrual is open; once the accrual is in a payout (or paid) the
 reversal reduces `available` instead, which may go negative and is netted by the next payout.
 
-`balances_at` states the rule once, for any business time and any set of known entries, and
-everything else (the live state used by payout runs, the SQL read model) must agree with it:
+`net` states how open money nets, once; `balances_at` applies it to any business time and any
+set of known entries, the live state used by payout runs applies it to what is open now, and
+the SQL read model mirrors it (a property test keeps the two equal):
 earned - reversed = pending + available + in_payout + paid, always.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from domain.errors import InvalidTransition
@@ -28,10 +29,50 @@ from domain.errors import InvalidTransition
 AccrualRow = list[Any]  # [amount, available_micros, occurred_micros, payout hex or None]
 ReversalRow = list[Any]  # [accrual hex, amount, occurred_micros, netted-in payout hex or None]
 PayoutRow = list[Any]  # [amount, [accrual hex], [reversal hex], occurred_micros]
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Netted(Generic[K]):
+    """Open money after netting: what is pending, what is available, and what makes up
+    `available` (the accruals and reversals a payout would take)."""
+
+    pending: Decimal
+    available: Decimal
+    accruals: list[K]
+    reversals: list[K]
+
+
+def net(accruals: Mapping[K, tuple[Decimal, bool]],
+        reversals: Mapping[K, tuple[K, Decimal]]) -> Netted[K]:
+    """Nets the open entries: `accruals` are those in no live payout (amount, hold over?),
+    `reversals` those no live payout has netted (accrual id, amount).
+
+    A reversal of an open accrual reduces that accrual where it sits, pending or available;
+    any other reversal (its accrual in a payout, paid, or not yet visible) comes off
+    `available`, which may go negative and is netted by the next payout.
+    """
+    pending = available = Decimal(0)
+    taken: list[K] = []
+    for accrual_id, (amount, held_out) in accruals.items():
+        if held_out:
+            available += amount
+            taken.append(accrual_id)
+        else:
+            pending += amount
+    netted: list[K] = []
+    for reversal_id, (accrual_id, amount) in reversals.items():
+        accrual = accruals.get(accrual_id)
+        if accrual is not None and not accrual[1]:
+            pending -= amount
+        else:
+            available -= amount
+            netted.append(reversal_id)
+    return Netted(pending, available, taken, netted)
 
 
 @dataclass
-class Ledger:
+class OpenEntries:
     """The live state of one account's ledger: open and in-payout entries only."""
 
     accruals: dict[str, AccrualRow] = field(default_factory=dict)
@@ -47,23 +88,17 @@ class Ledger:
         self.reversals[reversal_id.hex] = [accrual_id.hex, str(amount), occurred_micros, None]
 
     def payable(self, as_of_micros: int) -> tuple[Decimal, list[UUID], list[UUID]]:
-        """Available at `as_of`: open accruals past their hold, net of every open reversal
-        that belongs to them or to money already paid out."""
-        chosen = {
-            accrual_id for accrual_id, (_, available, occurred, payout) in self.accruals.items()
-            if payout is None and occurred <= as_of_micros and available <= as_of_micros
-        }
-        reversals = []
-        for reversal_id, (accrual_id, _, occurred, netted) in self.reversals.items():
-            if netted is not None or occurred > as_of_micros:
-                continue
-            accrual = self.accruals.get(accrual_id)
-            if accrual_id in chosen or accrual is None or accrual[3] is not None:
-                reversals.append(reversal_id)
-        amount = sum((Decimal(self.accruals[i][0]) for i in chosen), Decimal(0)) - sum(
-            (Decimal(self.reversals[i][1]) for i in reversals), Decimal(0)
+        """Available at `as_of`, and the accruals and reversals that make it up (see `net`)."""
+        netted = net(
+            {accrual_id: (Decimal(amount), available <= as_of_micros)
+             for accrual_id, (amount, available, occurred, payout) in self.accruals.items()
+             if payout is None and occurred <= as_of_micros},
+            {reversal_id: (accrual_id, Decimal(amount))
+             for reversal_id, (accrual_id, amount, occurred, payout) in self.reversals.items()
+             if payout is None and occurred <= as_of_micros},
         )
-        return (amount, [UUID(i) for i in sorted(chosen)], [UUID(i) for i in sorted(reversals)])
+        return (netted.available, [UUID(i) for i in sorted(netted.accruals)],
+                [UUID(i) for i in sorted(netted.reversals)])
 
     def start(self, payout_id: UUID, amount: Decimal, accrual_ids: list[UUID],
               reversal_ids: list[UUID], occurred_micros: int) -> None:
@@ -138,28 +173,22 @@ def balances_at(entries: Iterable[Entry], as_of: datetime) -> Balances:
     confirmed = {e.entry_id for e in visible if e.kind == "payout_confirmed"}
     active = {pid: e for pid, e in started.items() if pid not in failed}
     in_payout_accruals = {a for e in active.values() for a in e.accrual_ids}
-    netted = {r for e in active.values() for r in e.reversal_ids}
-    pending = available = Decimal(0)
-    open_net = {accrual_id: a.amount for accrual_id, a in accruals.items()
-                if accrual_id not in in_payout_accruals}
+    netted_reversals = {r for e in active.values() for r in e.reversal_ids}
+    open_accruals: dict[UUID, tuple[Decimal, bool]] = {}
+    for accrual_id, a in accruals.items():
+        if accrual_id not in in_payout_accruals:
+            assert a.available_at is not None
+            open_accruals[accrual_id] = (a.amount, a.available_at <= as_of)
+    open_reversals: dict[UUID, tuple[UUID, Decimal]] = {}
     for reversal_id, r in reversals.items():
-        if reversal_id in netted:
-            continue
-        if r.accrual_id in open_net:
-            open_net[r.accrual_id] -= r.amount
-        else:  # its accrual is in a payout, paid, or not visible: it comes off available
-            available -= r.amount
-    for accrual_id, net in open_net.items():
-        available_at = accruals[accrual_id].available_at
-        assert available_at is not None
-        if available_at > as_of:
-            pending += net
-        else:
-            available += net
+        if reversal_id not in netted_reversals:
+            assert r.accrual_id is not None
+            open_reversals[reversal_id] = (r.accrual_id, r.amount)
+    netted = net(open_accruals, open_reversals)
     in_payout = sum((e.amount for p, e in active.items() if p not in confirmed), Decimal(0))
     paid = sum((e.amount for p, e in active.items() if p in confirmed), Decimal(0))
     return Balances(
         earned=sum((a.amount for a in accruals.values()), Decimal(0)),
         reversed=sum((r.amount for r in reversals.values()), Decimal(0)),
-        pending=pending, available=available, in_payout=in_payout, paid=paid,
+        pending=netted.pending, available=netted.available, in_payout=in_payout, paid=paid,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -9,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Duplicate, InvalidTransition
 from domain.money import Money
-from domain.plans import BASE_TIER
+from domain.tiers import BASE_TIER, RevenueHistory, Tier, promotion_due
 
 PARTNER_TYPES = ("referral", "reseller", "technology", "agency", "advocate")
 
@@ -103,9 +104,16 @@ class Partner(Aggregate):
                 f"A partner that is {self.status} cannot {action}.", current_status=self.status
             )
 
-    def promote(self, tier: str, trailing_revenue: Money, occurred_at: datetime) -> None:
-        """Moves the partner up to `tier`; tiers never go down on their own."""
-        self._tier_promoted(self.tier, tier, trailing_revenue, occurred_at)
+    def promote_if_due(
+        self, tiers: Sequence[Tier], revenue: RevenueHistory, occurred_at: datetime
+    ) -> None:
+        """Moves an active partner up to the tier its trailing revenue reaches, if higher."""
+        if not self.is_active:
+            return
+        due = promotion_due(tiers, self.tier, revenue, occurred_at)
+        if due is not None:
+            tier, trailing_revenue = due
+            self._tier_promoted(self.tier, tier.name, trailing_revenue, occurred_at)
 
     @event("TierPromoted")
     def _tier_promoted(

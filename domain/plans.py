@@ -10,20 +10,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidInput
+from domain.dates import add_days
+from domain.errors import CurrencyMismatch, InvalidInput
 from domain.money import Money
-
-BASE_TIER = "registered"
-
-
-@dataclass(frozen=True)
-class Tier:
-    """A tier reached at `threshold` of trailing-365-day sourced revenue."""
-
-    name: str
-    threshold: Money
-    bonus_rate: Decimal
-
+from domain.tiers import Tier, ladder_errors, tier_named
 
 # Upper bounds of a plan's whole-number terms: every date derived from them stays in the
 # calendar, and every count fits the read models' 64-bit columns.
@@ -62,35 +52,19 @@ class PlanTerms:
                 errors[field] = [f"Must lie between 0 and {most}."]
         if len(self.tiers) > MAX_TIERS:
             errors["tiers"] = [f"At most {MAX_TIERS} tiers."]
-        tier_errors = self._tier_errors()
+        tier_errors = ladder_errors(self.tiers, self.currency)
         if tier_errors:
             errors["tiers"] = tier_errors
         if errors:
             raise InvalidInput(errors)
 
-    def _tier_errors(self) -> list[str]:
-        errors: list[str] = []
-        names = [tier.name for tier in self.tiers]
-        if BASE_TIER in names:
-            errors.append(f"'{BASE_TIER}' is the base tier and cannot be redefined.")
-        if len(set(names)) != len(names):
-            errors.append("Tier names must be unique.")
-        previous: Money | None = None
-        for tier in self.tiers:
-            if tier.threshold.currency != self.currency:
-                errors.append(f"Tier {tier.name!r} threshold must be in {self.currency}.")
-                continue
-            if previous is not None and tier.threshold <= previous:
-                errors.append("Tier thresholds must be strictly ascending.")
-            previous = tier.threshold
-        return errors
-
     def tier(self, name: str) -> Tier:
         """The named tier; the base tier earns no bonus."""
-        for tier in self.tiers:
-            if tier.name == name:
-                return tier
-        return Tier(BASE_TIER, Money.zero(self.currency), Decimal(0))
+        return tier_named(self.tiers, name, self.currency)
+
+    def hold_ends(self, earned_at: datetime) -> datetime:
+        """When money earned at `earned_at` leaves its hold and becomes available."""
+        return add_days(earned_at, self.hold_days)
 
     def revised(self, changes: dict[str, Any]) -> PlanTerms:
         """These terms with some fields changed; the currency never changes."""
@@ -146,3 +120,12 @@ class Plan(Aggregate):
             if version.effective_from <= when:
                 in_effect = version
         return in_effect
+
+
+def check_plan_currency(money: Money, plan: Plan, field: str) -> None:
+    """A partner's money is all in its plan's currency."""
+    if money.currency != plan.currency:
+        raise CurrencyMismatch(
+            f"{field} is in {money.currency}; this partner's plan pays in {plan.currency}.",
+            expected_currency=plan.currency,
+        )

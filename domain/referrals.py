@@ -7,6 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.dates import add_months
 from domain.errors import Duplicate, InvalidTransition, PartnerLedgerError
 from domain.partners import normalise_email
 
@@ -20,6 +21,13 @@ class AttributionExpired(PartnerLedgerError):
 def email_domain(email: str) -> str:
     """The part after the @, normalised."""
     return normalise_email(email).rpartition("@")[2]
+
+
+def referral_status_at(status: str, attribution_expires_at: datetime, when: datetime) -> str:
+    """What a reader sees at `when`: a pending referral past its window is expired."""
+    if status == "pending" and when > attribution_expires_at:
+        return "expired"
+    return status
 
 
 class Referral(Aggregate):
@@ -50,9 +58,7 @@ class Referral(Aggregate):
 
     def status_at(self, when: datetime) -> str:
         """A pending referral past its window reads as expired."""
-        if self.status == "pending" and when > self.attribution_expires_at:
-            return "expired"
-        return self.status
+        return referral_status_at(self.status, self.attribution_expires_at, when)
 
     def check_convert(self, occurred_at: datetime) -> None:
         """Only a pending referral converts, and only inside its window."""
@@ -148,3 +154,8 @@ class CustomerAttribution(Aggregate):
         self.partner_id = partner_id
         self.referral_id = referral_id
         self.converted_at = converted_at
+
+    def in_commission_window(self, when: datetime, referral_months: int) -> bool:
+        """Whether a payment at `when` earns commission: from the conversion on, for
+        `referral_months` calendar months."""
+        return self.converted_at <= when < add_months(self.converted_at, referral_months)

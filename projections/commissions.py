@@ -9,10 +9,10 @@ from typing import Any
 from adapters.sql import Cursor, Row
 from domain.accounts import PartnerAccount
 from domain.billing import Payment
-from domain.deals import Deal
-from domain.referrals import Referral
-from projections.base import Projection, on
+from domain.deals import OPEN_STATES, Deal, deal_status_at
+from domain.referrals import Referral, referral_status_at
 from projections.money import to_minor
+from projections.read_model import ReadModel, on
 from projections.timestamps import iso
 
 DEAL_COLUMNS = (
@@ -25,7 +25,7 @@ REFERRAL_COLUMNS = (
 )
 
 
-class Commissions(Projection):
+class Commissions(ReadModel):
     """Everything the earning side shows: deals, referrals, customers, standings."""
 
     name = "commissions"
@@ -181,8 +181,11 @@ class Commissions(Projection):
 
 
 # reads -------------------------------------------------------------------------------------
+# Statuses are read as the domain reads them (`deal_status_at`, `referral_status_at`); the SQL
+# filters below mirror those rules, and a property test keeps them equal.
 
-OPEN = ("registered", "approved")
+OPEN_DEALS = tuple(sorted(OPEN_STATES))
+OPEN_REFERRALS = ("pending",)
 
 
 @dataclass(frozen=True)
@@ -203,9 +206,8 @@ def page_of(cursor: Cursor, limit: int) -> Page:
 
 def deal_status(row: Row, now: datetime) -> str:
     """A row's status as a reader sees it now: open past its window is expired."""
-    if row["status"] in OPEN and row["protected_until"] < iso(now):
-        return "expired"
-    return str(row["status"])
+    return deal_status_at(str(row["status"]), datetime.fromisoformat(row["protected_until"]),
+                          now)
 
 
 def find_deal(cursor: Cursor, deal_id: str) -> Row | None:
@@ -231,7 +233,7 @@ def _status_clause(status: str | None, now: datetime, open_states: tuple[str, ..
 def list_deals(cursor: Cursor, partner_id: str, status: str | None, after_seq: int, limit: int,
                now: datetime) -> Page:
     """A partner's deals in registration order."""
-    clause, params = _status_clause(status, now, OPEN, "protected_until")
+    clause, params = _status_clause(status, now, OPEN_DEALS, "protected_until")
     cursor.execute(
         f"SELECT * FROM deals WHERE partner_id = ? AND seq > ?{clause} "  # noqa: S608
         "ORDER BY seq LIMIT ?",
@@ -242,9 +244,8 @@ def list_deals(cursor: Cursor, partner_id: str, status: str | None, after_seq: i
 
 def referral_status(row: Row, now: datetime) -> str:
     """A pending referral past its window reads as expired."""
-    if row["status"] == "pending" and row["attribution_expires_at"] < iso(now):
-        return "expired"
-    return str(row["status"])
+    return referral_status_at(str(row["status"]),
+                              datetime.fromisoformat(row["attribution_expires_at"]), now)
 
 
 def find_referral(cursor: Cursor, referral_id: str) -> Row | None:
@@ -256,7 +257,7 @@ def find_referral(cursor: Cursor, referral_id: str) -> Row | None:
 def list_referrals(cursor: Cursor, partner_id: str, status: str | None, after_seq: int,
                    limit: int, now: datetime) -> Page:
     """A partner's referrals in the order they were recorded."""
-    clause, params = _status_clause(status, now, ("pending",), "attribution_expires_at")
+    clause, params = _status_clause(status, now, OPEN_REFERRALS, "attribution_expires_at")
     cursor.execute(
         f"SELECT * FROM referrals WHERE partner_id = ? AND seq > ?{clause} "  # noqa: S608
         "ORDER BY seq LIMIT ?",
@@ -267,10 +268,11 @@ def list_referrals(cursor: Cursor, partner_id: str, status: str | None, after_se
 
 def open_deals_past_window(cursor: Cursor, now: datetime, limit: int) -> list[str]:
     """Deals the expiry sweep should record as expired."""
+    marks = ", ".join("?" * len(OPEN_DEALS))
     cursor.execute(
-        "SELECT deal_id FROM deals WHERE status IN ('registered', 'approved') "
+        f"SELECT deal_id FROM deals WHERE status IN ({marks}) "  # noqa: S608 - constant marks
         "AND protected_until < ? ORDER BY protected_until LIMIT ?",
-        (iso(now), limit),
+        (*OPEN_DEALS, iso(now), limit),
     )
     return [str(row["deal_id"]) for row in cursor.fetchall()]
 

@@ -1,7 +1,8 @@
 """The ledger read model: entries indexed by business and recorded time, and the statement.
 
 Balances for any `as_of` (business time) and `known_at` (recorded time) are answered by a
-few aggregate queries over these tables, applying the same rule as `domain.ledger`.
+few aggregate queries over these tables, mirroring the netting rule of `domain.ledger`; a
+property test (tests/integration/test_ledger_properties.py) keeps the two equal.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from typing import Any
 
 from adapters.sql import Cursor
 from domain.accounts import PartnerAccount
-from projections.base import Projection, on
 from projections.commissions import Page, page_of
 from projections.money import to_minor
+from projections.read_model import ReadModel, on
 from projections.timestamps import iso
 
 
-class Ledger(Projection):
+class LedgerReadModel(ReadModel):
     """Accruals, reversals, payouts and their links, plus a statement per partner."""
 
-    name = "ledger"
+    name = "ledger"  # its position's key, and the name operators use
     table_names = ("ledger_accruals", "ledger_reversals", "ledger_payouts",
                    "ledger_payout_accruals", "ledger_payout_reversals", "statement",
                    "statement_totals")

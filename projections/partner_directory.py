@@ -8,7 +8,7 @@ from typing import Any
 
 from adapters.sql import Cursor, Row
 from domain.partners import Partner
-from projections.base import Projection, on
+from projections.read_model import ReadModel, on
 
 COLUMNS = (
     "partner_id, seq, name, email, company, type, country, status, status_reason, tier, "
@@ -21,7 +21,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-class PartnerDirectory(Projection):
+class PartnerDirectory(ReadModel):
     """Partners by id, status and tier, in application order."""
 
     name = "partner_directory"

@@ -22,7 +22,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from adapters.settings import Settings
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.services import Services
 from domain import commands as c
 from domain.money import Money
 from tests import bench_api, bench_kafka

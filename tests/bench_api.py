@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.settings import Settings
-from api.services import build_services
+from api.bootstrap import build_services
 from domain import commands as c
 
 RATE = int(os.environ.get("BENCH_API_RATE", "500"))

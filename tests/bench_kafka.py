@@ -21,8 +21,8 @@ from typing import Any
 
 from adapters import kafka
 from adapters.inbox import Inbox
-from api.ingest import Ingestor
-from api.messages import decode
+from api.kafka.ingest import Ingestor
+from api.kafka.messages import decode
 from api.services import Services
 from tests.factories import plan_body
 from tests.kafka_broker import Envelope, kafka_settings, produce, settings_env, start_broker

@@ -5,19 +5,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 
-from adapters.clock import utc_now
 from adapters.settings import Settings
-from api.app import create_app
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.services import Services
 from tests.kafka_broker import Broker, start_broker
 
 POSTGRES_URL = os.environ.get("PARTNERLEDGER_TEST_POSTGRES_URL")
@@ -60,49 +56,6 @@ def services(database_url: str) -> Iterator[Services]:
                                   min_position_timeout=1.0))
     yield svc
     svc.close()
-
-
-@pytest.fixture
-def flask_app(services: Services) -> Flask:
-    """The Flask app over those services."""
-    return create_app({"TESTING": True, "FOLLOW": False}, services=services)
-
-
-@dataclass
-class Api:
-    """A test client that knows the tokens of each role."""
-
-    client: FlaskClient
-    services: Services
-    internal: str
-    auditor: str
-
-    def headers(self, token: str | None, **extra: str) -> dict[str, str]:
-        headers = {k.replace("_", "-"): v for k, v in extra.items()}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
-
-    def post(self, path: str, body: object = None, token: str | None = "internal",
-             **headers: str) -> object:
-        token = self.internal if token == "internal" else token
-        return self.client.post(path, json=body, headers=self.headers(token, **headers))
-
-    def get(self, path: str, token: str | None = "internal", **headers: str) -> object:
-        token = self.internal if token == "internal" else token
-        return self.client.get(path, headers=self.headers(token, **headers))
-
-    def partner_token(self, partner_id: str) -> str:
-        _, token = self.services.keys.create("partner", uuid.UUID(partner_id), utc_now())
-        return token
-
-
-@pytest.fixture
-def api(flask_app: Flask, services: Services) -> Api:
-    """HTTP access with an internal and an auditor token."""
-    _, internal = services.keys.create("internal", None, utc_now())
-    _, auditor = services.keys.create("auditor", None, utc_now())
-    return Api(flask_app.test_client(), services, internal, auditor)
 
 
 def count_events(services: Services) -> int:

@@ -9,7 +9,8 @@ from typing import Any
 
 from domain import commands as c
 from domain.money import Money
-from domain.plans import PlanTerms, Tier
+from domain.plans import PlanTerms
+from domain.tiers import Tier
 
 
 def plan_body(**overrides: Any) -> dict[str, Any]:

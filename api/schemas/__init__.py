@@ -1,1 +1,1 @@
-"""marshmallow schemas for every HTTP body, query and response."""
+"""marshmallow schemas of command bodies, shared by HTTP and Kafka messages (no Flask here)."""

@@ -1,22 +1,18 @@
-"""Shared fields and shapes: decimals, rates, money, occurred_at, problems, paging."""
+"""Fields every body shares: storable text, decimals, rates, currencies, money, business times."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import (
-    INCLUDE,
     Schema,
     ValidationError,
     fields,
     post_load,
     pre_load,
-    validate,
 )
 
 from adapters.clock import utc_now
@@ -30,8 +26,6 @@ from domain.business_time import (
 )
 from domain.errors import InvalidInput
 from domain.money import Money, check_currency, parse_decimal, parse_rate
-
-MAX_CURSOR = 2**63 - 1
 
 
 def _bad_text(value: str) -> bool:
@@ -140,11 +134,6 @@ class MoneySchema(InputSchema):
             raise ValidationError(error.errors) from None
 
 
-def money_json(money: Money) -> dict[str, str]:
-    """Money as the wire shape."""
-    return money.to_json()
-
-
 def business_time(ahead: timedelta = CLOCK_SKEW) -> Callable[[datetime], None]:
     """A validator: the time lies between 1970-01-01 and now plus `ahead` (SPEC section 2)."""
 
@@ -182,79 +171,3 @@ class CommandSchema(InputSchema):
     """Every command takes an optional business time."""
 
     occurred_at = moment_field("Business time; defaults to now.")
-
-
-class MoneyOut(Schema):
-    """Money in an answer: {"amount": "123.45", "currency": "USD"}."""
-
-    amount = fields.String(required=True,
-                           metadata={"example": "123.45", "pattern": DECIMAL_PATTERN})
-    currency = fields.String(required=True, metadata={"example": "USD", "pattern": "^[A-Z]{3}$"})
-
-
-class ProblemSchema(Schema):
-    """application/problem+json (RFC 9457); some refusals add the members after `errors`."""
-
-    class Meta:
-        unknown = INCLUDE  # a refusal may carry members beyond those declared here
-
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "validation-error: {field: [messages]}."})
-    conflicting_deal_id = fields.String(metadata={
-        "description": "deal-conflict: the holding deal, for internal and auditor keys and "
-        "for the partner holding it; never for another partner."})
-    existing_referral_id = fields.String(metadata={
-        "description": "duplicate lead: the holding referral, on the same terms."})
-    existing_id = fields.String(metadata={"description": "duplicate: the id already taken."})
-    existing_partner_id = fields.String(metadata={
-        "description": "duplicate application: the partner holding the email."})
-    current_status = fields.String(metadata={"description": "invalid-transition."})
-    expected_currency = fields.String(metadata={"description": "currency-mismatch."})
-    points_balance = fields.Integer(metadata={"description": "insufficient-points."})
-    attribution_expires_at = fields.String(metadata={"description": "attribution-expired."})
-    refundable = fields.Nested(MoneyOut, metadata={
-        "description": "refund-exceeds-payment: what is left to refund."})
-
-
-class ReadQuerySchema(InputSchema):
-    """Reads may wait until the read model has reached a position."""
-
-    min_position = fields.Integer(
-        load_default=None,
-        validate=validate.Range(min=0, max=MAX_CURSOR),
-        metadata={"description": "Wait (bounded) until the read reflects this log position."},
-    )
-
-
-class PageQuerySchema(ReadQuerySchema):
-    """Lists page with `limit` and an opaque `cursor`."""
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(load_default=None)
-
-
-def encode_cursor(seq: int | None) -> str | None:
-    """An opaque cursor for the row after which the next page starts."""
-    if seq is None:
-        return None
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """The position a cursor stands for; a cursor not made by us is a 422."""
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind != "seq" or not value.isascii() or not value.isdigit() or len(value) > 19:
-            raise ValueError(text)
-        if int(value) > MAX_CURSOR:
-            raise ValueError(text)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput.field("cursor", "Not a cursor returned by this API.") from None

@@ -1,16 +1,15 @@
-"""Plan bodies and responses."""
+"""Plan bodies: a new plan and a revision."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.schemas.common import (
     CommandSchema,
     CurrencyCode,
     InputSchema,
-    MoneyOut,
     MoneySchema,
     Rate,
     moment_field,
@@ -75,33 +74,3 @@ class RevisePlanSchema(PlanTermsFields, CommandSchema):
     def has_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not set(data) - {"occurred_at"}:
             raise ValidationError("A revision must change at least one term.", "_schema")
-
-
-class TierOutSchema(Schema):
-    name = fields.String(required=True)
-    threshold = fields.Nested(MoneyOut, required=True)
-    bonus_rate = fields.String(required=True)
-
-
-class PlanVersionSchema(Schema):
-    version = fields.Integer(required=True)
-    effective_from = fields.String(required=True)
-    name = fields.String(required=True)
-    currency = fields.String(required=True)
-    deal_rate = fields.String(required=True)
-    referral_rate = fields.String(required=True)
-    referral_months = fields.Integer(required=True)
-    attribution_days = fields.Integer(required=True)
-    deal_protection_days = fields.Integer(required=True)
-    hold_days = fields.Integer(required=True)
-    min_payout = fields.Nested(MoneyOut, required=True)
-    points_per_conversion = fields.Integer(required=True)
-    tiers = fields.List(fields.Nested(TierOutSchema), required=True)
-
-
-class PlanSchema(PlanVersionSchema):
-    """A plan: its current terms at the top level, every version under `versions`."""
-
-    id = fields.String(required=True)
-    versions = fields.List(fields.Nested(PlanVersionSchema), required=True)
-    position = fields.Integer(required=True)

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +22,11 @@ from flask.testing import FlaskClient
 
 from adapters.clock import utc_now
 from adapters.settings import Settings
-from api.app import create_app
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.http.app import create_app
+from api.services import Services
 from tests.conftest import RUN_ID, drop_schema, postgres_or_skip
-
-NOW = datetime.now(UTC)
-
-
-def at(days_ago: float) -> str:
-    return (NOW - timedelta(days=days_ago)).isoformat()
-
-
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
+from tests.e2e.helpers import at, usd
 
 
 @contextmanager

@@ -55,7 +55,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from domain import commands as c
-from tests.e2e.api_world import Owner, World, fresh_database, populated_world, usd
+from tests.e2e.api_world import Owner, World, fresh_database, populated_world
+from tests.e2e.helpers import usd
 from tests.factories import terms
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -394,7 +395,7 @@ def test_fuzz_every_operation(store: str, role: str, tmp_path: Path,
                              if isinstance(result, Ok)), key=operation_order)
         assert len(operations) >= 40, [op.label for op in operations]
         fuzzer = Fuzzer(world, role, findings)
-        logger = logging.getLogger("api.errors")
+        logger = logging.getLogger("api.http.errors")
         logger.addHandler(fuzzer.errors)
         try:
             for operation in operations:
@@ -655,7 +656,7 @@ def test_the_fuzz_reports_planted_faults(tmp_path: Path) -> None:
         world.app.after_request_funcs.setdefault(None, []).append(tamper)
         schema = schemathesis.openapi.from_wsgi("/openapi.json", world.app)
         fuzzer = Fuzzer(world, "partner", findings)
-        logger = logging.getLogger("api.errors")
+        logger = logging.getLogger("api.http.errors")
         logger.addHandler(fuzzer.errors)
         try:
             for label in ("GET /healthz", "GET /partners/{partner_id}", "GET /metrics",

@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from adapters.settings import Settings
-from api.app import create_app
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.http.app import create_app
+from api.services import Services
 from domain import commands as c
 from domain.deals import Deal
 from domain.money import Money
+from tests.e2e.helpers import CLI, call, cli, free_port
 from tests.factories import terms
-
-CLI = [sys.executable, "-m", "api.cli", "--log-level", "WARNING"]
-
-
-def cli(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PARTNERLEDGER_DATABASE_URL": database_url}
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, cwd=cwd,
-                          timeout=60, check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def call(url: str, token: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_keys_create_prints_the_token_last_and_it_authenticates(

@@ -15,10 +15,10 @@ import pytest
 
 from adapters.clock import utc_now
 from adapters.settings import Settings
-from api.services import build_services
+from api.bootstrap import build_services
 from domain import commands as c
 from domain.money import Money
-from tests.e2e.test_cli_and_server import CLI, call, free_port
+from tests.e2e.helpers import CLI, call, free_port
 from tests.factories import terms
 
 

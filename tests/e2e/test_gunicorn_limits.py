@@ -19,9 +19,9 @@ import pytest
 
 from adapters.clock import utc_now
 from adapters.settings import Settings
-from api.services import build_services
+from api.bootstrap import build_services
 from tests.conftest import count_events
-from tests.e2e.test_cli_and_server import free_port
+from tests.e2e.helpers import free_port
 
 HOST = "127.0.0.1"
 PARTNERLEDGER = Path(sys.executable).parent / "partnerledger"

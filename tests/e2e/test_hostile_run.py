@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli_and_server import free_port
+from tests.e2e.helpers import free_port
 from tests.hostile import Run, demo_tokens
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from adapters.clock import utc_now
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, apply, create_plan, problem_type
 from tests.factories import partner_body, plan_body
 
 # (method, path template, body) for every route of this slice; {pid} and {plan} are filled in

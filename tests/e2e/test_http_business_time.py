@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, active_partner, create_plan, ok, problem_type, usd
 
 EDGE_TIMES = [
     "0001-01-01T00:00:00+14:00",
@@ -24,15 +24,6 @@ EDGE_TIMES = [
 ]
 
 
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    return dict(response.get_json())
-
-
 def ago(**delta: float) -> str:
     return (datetime.now(UTC) - timedelta(**delta)).isoformat()
 
@@ -41,8 +32,7 @@ def ago(**delta: float) -> str:
 def partner(api: Api) -> dict[str, str]:
     """An active partner on a 30-day-hold plan, with its own partner token."""
     plan = create_plan(api, occurred_at=ago(days=400))
-    pid = apply(api, occurred_at=ago(days=400))["id"]
-    ok(api.post(f"/partners/{pid}/approve", {"plan_id": plan, "occurred_at": ago(days=400)}))
+    pid = active_partner(api, plan, ago(days=400))
     return {"id": pid, "plan": plan, "token": api.partner_token(pid)}
 
 

@@ -8,14 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, apply, create_plan, deal_body, problem_type, usd
 
 LONG_AGO = (datetime.now(UTC) - timedelta(days=200)).isoformat()
-
-
-def usd(amount: str, currency: str = "USD") -> dict[str, str]:
-    return {"amount": amount, "currency": currency}
 
 
 @pytest.fixture
@@ -24,11 +20,6 @@ def partner_id(api: Api) -> str:
     pid = apply(api)["id"]
     api.post(f"/partners/{pid}/approve", {"plan_id": plan, "occurred_at": LONG_AGO})
     return str(pid)
-
-
-def deal_body(pid: str, domain: str = "acme.example", **extra: Any) -> dict[str, Any]:
-    return {"partner_id": pid, "customer": {"name": "Acme", "domain": domain},
-            "estimated_value": usd("100.00"), **extra}
 
 
 @pytest.mark.parametrize(("body", "field", "kind"), [

@@ -13,8 +13,8 @@ from domain import commands as c
 from domain.partners import EmailClaim
 from domain.plans import Plan
 from projections.partner_directory import PartnerDirectory
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, apply, create_plan, problem_type
 from tests.factories import partner_body, plan_body, terms
 
 

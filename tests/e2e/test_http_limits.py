@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from api.limits import MAX_BODY_BYTES
-from api.routes import ops
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
+from api.http.limits import MAX_BODY_BYTES
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, apply, create_plan, problem_type
 from tests.factories import partner_body
 
 JSON = "application/json"
@@ -233,7 +232,7 @@ def test_404_and_500_are_problem_json(api: Api, monkeypatch: pytest.MonkeyPatch)
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(ops, "json_response", broken)
+    monkeypatch.setitem(api.client.application.view_functions, "ops.healthz", broken)
     failed = api.get("/healthz", token=None)
     assert failed.status_code == 500
     assert problem_type(failed) == "internal-error"

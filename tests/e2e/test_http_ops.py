@@ -8,8 +8,7 @@ import pytest
 
 from adapters.inbox import PartitionStop
 from projections.commissions import Commissions
-from tests.conftest import Api
-from tests.e2e.test_http_partners import apply, create_plan
+from tests.e2e.helpers import Api, apply, create_plan
 
 
 def metric_lines(api: Api, name: str) -> list[str]:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from tests.conftest import Api
-from tests.e2e.test_http_partners import create_plan, problem_type
+from tests.e2e.helpers import NOW, Api, create_plan, ok, problem_type, usd
 from tests.factories import partner_body
 
-NOW = datetime.now(UTC)
 BASE = NOW - timedelta(days=200)
 
 
 def at(days: int) -> str:
     return (BASE + timedelta(days=days)).isoformat()
-
-
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    return dict(response.get_json())
 
 
 def deal(api: Api, pid: str, domain: str, day: int) -> str:

@@ -11,33 +11,21 @@ from typing import Any
 import pytest
 
 from adapters.settings import Settings
-from api.services import build_services
+from api.bootstrap import build_services
 from domain import commands as c
 from domain.partners import EmailClaim
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
+from tests.conftest import count_events
+from tests.e2e.helpers import (
+    Api,
+    active_partner,
+    apply,
+    create_plan,
+    deal_body,
+    ok,
+    problem_type,
+)
 
 LONG_AGO = (datetime.now(UTC) - timedelta(days=200)).isoformat()
-
-
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    return dict(response.get_json())
-
-
-def active_partner(api: Api, plan: str) -> str:
-    pid = str(apply(api, occurred_at=LONG_AGO)["id"])
-    ok(api.post(f"/partners/{pid}/approve", {"plan_id": plan, "occurred_at": LONG_AGO}))
-    return pid
-
-
-def deal_body(pid: str, domain: str) -> dict[str, Any]:
-    return {"partner_id": pid, "customer": {"name": "Acme", "domain": domain},
-            "estimated_value": usd("100.00")}
 
 
 def referral_body(pid: str, email: str) -> dict[str, Any]:
@@ -47,7 +35,7 @@ def referral_body(pid: str, email: str) -> dict[str, Any]:
 @pytest.fixture
 def two_partners(api: Api) -> tuple[str, str]:
     plan = create_plan(api, occurred_at=LONG_AGO)
-    return active_partner(api, plan), active_partner(api, plan)
+    return active_partner(api, plan, LONG_AGO), active_partner(api, plan, LONG_AGO)
 
 
 def assert_tells_nothing_of(body: dict[str, Any], *secrets: str) -> None:
@@ -145,7 +133,7 @@ def test_a_rejected_partners_key_stops_working_at_once(api: Api) -> None:
 
 def test_a_terminated_partners_key_stops_working_a_suspended_ones_does_not(api: Api) -> None:
     plan = create_plan(api)
-    pid = active_partner(api, plan)
+    pid = active_partner(api, plan, LONG_AGO)
     token = api.partner_token(pid)
     ok(api.post(f"/partners/{pid}/suspend", {"reason": "review"}))
     assert api.get(f"/partners/{pid}/standing", token=token).status_code == 200
@@ -163,7 +151,7 @@ def test_a_termination_recorded_by_another_process_closes_the_key_here(
     api: Api, database_url: str
 ) -> None:
     plan = create_plan(api)
-    pid = active_partner(api, plan)
+    pid = active_partner(api, plan, LONG_AGO)
     token = api.partner_token(pid)
     assert api.get(f"/partners/{pid}", token=token).status_code == 200
     # the Kafka ingestion worker runs its own services on the same store

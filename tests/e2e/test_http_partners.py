@@ -8,27 +8,11 @@ from typing import Any
 import pytest
 
 from adapters.settings import Settings
-from api.services import build_services
+from api.bootstrap import build_services
 from domain import commands as c
-from tests.conftest import Api, count_events
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, apply, create_plan, problem_type
 from tests.factories import partner_body, plan_body
-
-
-def problem_type(response: Any) -> str:
-    assert response.mimetype == "application/problem+json"
-    return str(response.get_json()["type"]).rsplit("/", 1)[-1]
-
-
-def create_plan(api: Api, **overrides: Any) -> str:
-    response = api.post("/plans", plan_body(**overrides))
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["id"])
-
-
-def apply(api: Api, **overrides: Any) -> dict[str, Any]:
-    response = api.post("/partners", partner_body(**overrides))
-    assert response.status_code == 201, response.get_json()
-    return dict(response.get_json())
 
 
 def test_a_partner_applies_is_approved_and_reads_back_at_the_command_position(api: Api) -> None:

@@ -9,23 +9,18 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
-
-NOW = datetime.now(UTC)
-
-
-def at(days_ago: float) -> str:
-    return (NOW - timedelta(days=days_ago)).isoformat()
-
-
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    return dict(response.get_json())
+from tests.conftest import count_events
+from tests.e2e.helpers import (
+    NOW,
+    Api,
+    active_partner,
+    apply,
+    at,
+    create_plan,
+    ok,
+    problem_type,
+    usd,
+)
 
 
 def balance(api: Api, pid: str, **query: str) -> dict[str, str]:
@@ -40,8 +35,7 @@ def earner(api: Api) -> str:
     """A partner with a referred customer who paid 500.00 sixty days ago (100.00 commission)."""
     plan = create_plan(api, hold_days=30, occurred_at=at(120),
                        min_payout={"amount": "50.00", "currency": "USD"})
-    pid = apply(api, occurred_at=at(120))["id"]
-    ok(api.post(f"/partners/{pid}/approve", {"plan_id": plan, "occurred_at": at(120)}))
+    pid = active_partner(api, plan, at(120))
     referral = ok(api.post("/referrals", {"partner_id": pid, "occurred_at": at(100),
                                           "lead": {"email": "c@lead.example", "company": "C"}}),
                   201)["id"]

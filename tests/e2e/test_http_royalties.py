@@ -7,18 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, count_events
-from tests.e2e.test_http_partners import apply, create_plan, problem_type
-
-
-def usd(amount: str, currency: str = "USD") -> dict[str, str]:
-    return {"amount": amount, "currency": currency}
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    return dict(response.get_json())
-
+from tests.conftest import count_events
+from tests.e2e.helpers import Api, active_partner, create_plan, ok, problem_type, usd
 
 LONG_AGO = (datetime.now(UTC) - timedelta(days=400)).isoformat()
 SCHEDULE = [{"up_to": "100000.00", "rate": "0.05"}, {"up_to": None, "rate": "0.08"}]
@@ -27,9 +17,7 @@ SCHEDULE = [{"up_to": "100000.00", "rate": "0.05"}, {"up_to": None, "rate": "0.0
 @pytest.fixture
 def licensor(api: Api) -> str:
     plan = create_plan(api, occurred_at=LONG_AGO)
-    pid = apply(api, occurred_at=LONG_AGO)["id"]
-    ok(api.post(f"/partners/{pid}/approve", {"plan_id": plan, "occurred_at": LONG_AGO}))
-    return str(pid)
+    return active_partner(api, plan, LONG_AGO)
 
 
 def agreement(api: Api, pid: str, **extra: Any) -> dict[str, Any]:

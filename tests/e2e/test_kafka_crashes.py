@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from adapters.settings import Settings
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.services import Services
 from projections.ledger import balances
 from tests.conftest import count_events
+from tests.e2e.helpers import wait_until
 from tests.factories import plan_body
 from tests.kafka_broker import (
     Broker,
@@ -110,13 +112,6 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 def applied(svc: Services) -> int:
     """How many records the store has applied, over all partitions."""
     return sum(svc.inbox.offsets(svc.settings.inbound_topic).values())
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def produce_setup(svc: Services, broker: Broker, program: Program) -> None:

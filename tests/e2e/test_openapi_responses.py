@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
 
-from tests.conftest import Api
+from tests.e2e.helpers import NOW, Api, at, usd
 
-NOW = datetime.now(UTC)
 # Members a documented object may leave out, by schema name: everything else is required.
 OPTIONAL = {"Problem": {"errors", "conflicting_deal_id", "current_status",
                         "existing_id", "existing_partner_id", "existing_referral_id",
@@ -24,14 +22,6 @@ OPTIONAL = {"Problem": {"errors", "conflicting_deal_id", "current_status",
 
 # apispec writes a nullable nested object as anyOf [this, {$ref}]: read it as null only.
 NULL_BRANCH = {"type": "object", "nullable": True}
-
-
-def at(days_ago: float) -> str:
-    return (NOW - timedelta(days=days_ago)).isoformat()
-
-
-def usd(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "USD"}
 
 
 def resolve(node: Any, spec: dict[str, Any]) -> Any:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.settings import Settings
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.services import Services
 from tests.kafka_broker import Broker, kafka_settings
 
 

@@ -9,7 +9,8 @@ import pytest
 from eventsourcing.application import project_aggregate
 
 from adapters.settings import Settings
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.services import Services
 from domain import commands as c
 from domain.accounts import PartnerAccount
 from domain.billing import Payment

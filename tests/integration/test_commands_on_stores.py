@@ -16,7 +16,7 @@ import pytest
 from api.services import Services
 from domain import commands as c
 from domain.errors import Duplicate, InvalidTransition, NotFound
-from domain.handlers import HANDLERS
+from domain.handlers.registry import HANDLERS, Handling
 from domain.partners import TRANSITIONS, Partner
 from domain.plans import Plan
 from tests.conftest import count_events
@@ -224,7 +224,9 @@ def suspend_then_fail(command: SuspendThenFail, aggregates: Any, occurred_at: da
 def test_a_command_refused_after_changing_aggregates_is_undone_within_its_batch(
     services: Services, plan_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(HANDLERS, SuspendThenFail, suspend_then_fail)
+    monkeypatch.setitem(HANDLERS, SuspendThenFail,
+                        Handling(suspend_then_fail,
+                                 lambda command: [command.partner_id, command.plan_id]))
     applied = apply_command()
     services.app.execute(applied)
     result = services.app.execute_batch([

@@ -13,15 +13,15 @@ from typing import Any, cast
 
 import pytest
 
-from api.publish import Relay
+from api.kafka.relay import Relay
 from api.services import Services
 from domain import commands as c
-from domain import handlers
 from domain.business_time import CLOCK_SKEW, EARLIEST, PLAN_LEAD
 from domain.deals import DealConflict
+from domain.handlers import dispatch
 from domain.money import Money
 from domain.payouts import Payout
-from domain.plans import Tier
+from domain.tiers import Tier
 from tests.factories import terms
 
 BIGGEST = "999999999999999.99"  # 15 digits before the point, the currency's 2 after
@@ -158,7 +158,7 @@ def test_events_stored_before_the_bounds_existed_still_project_rebuild_and_expor
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Times the bounds now refuse, as an earlier version could have stored them."""
-    monkeypatch.setattr(handlers, "check_command", lambda *_: None)
+    monkeypatch.setattr(dispatch, "check_command", lambda *_: None)
     year_one_east = datetime.fromisoformat("0001-01-01T00:00:00+14:00")
     year_9999_west = datetime.fromisoformat("9999-12-31T23:59:59-12:00")
     plan, partner, deal, referral = (uuid.uuid4() for _ in range(4))

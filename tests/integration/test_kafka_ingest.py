@@ -20,13 +20,15 @@ from kafka import TopicPartition
 
 from adapters import kafka
 from adapters.settings import Settings
-from api.app import create_app
-from api.ingest import Ingestor, Received
-from api.messages import decode
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.http.app import create_app
+from api.kafka.ingest import Ingestor
+from api.kafka.messages import decode
+from api.kafka.records import Received
+from api.services import Services
 from domain import commands as c
 from domain.billing import Payment
-from domain.handlers import HANDLERS
+from domain.handlers.registry import HANDLERS, Handling
 from domain.money import Money
 from tests.conftest import count_events
 from tests.kafka_broker import (
@@ -327,7 +329,8 @@ def test_a_message_that_trips_a_bug_is_set_aside_and_the_rest_of_its_batch_appli
     def broken(command: c.RedeemPoints, *_: Any) -> None:
         raise KeyError("a bug in a handler")  # what no rule refuses: a defect
 
-    monkeypatch.setitem(HANDLERS, c.RedeemPoints, broken)
+    monkeypatch.setitem(HANDLERS, c.RedeemPoints,
+                        Handling(broken, HANDLERS[c.RedeemPoints].loads))
     stream = [
         Envelope("payment.received", {"id": "in_b1", "customer_id": customer,
                                       "amount": usd("10.00")}, at(7000), partner),

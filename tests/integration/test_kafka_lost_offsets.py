@@ -19,8 +19,8 @@ from kafka.admin import NewTopic
 
 from adapters import kafka
 from adapters.settings import Settings
-from api import ingest_offsets
-from api.ingest import Ingestor
+from api.kafka import ingest_offsets
+from api.kafka.ingest import Ingestor
 from api.services import Services
 from domain.ingest_offsets import IngestOffsets
 from domain.partners import Partner

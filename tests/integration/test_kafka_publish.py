@@ -18,8 +18,8 @@ import pytest
 
 from adapters import kafka
 from adapters.settings import Settings
-from api.messages import decode
-from api.publish import Relay, event_id, relayed_position
+from api.kafka.messages import decode
+from api.kafka.relay import Relay, event_id, relayed_position
 from api.services import Services
 from tests.kafka_broker import Broker, read_topic, settings_env
 from tests.kafka_scenario import Scenario

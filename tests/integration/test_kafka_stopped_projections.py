@@ -11,13 +11,14 @@ import pytest
 from kafka import TopicPartition
 
 from adapters import kafka
-from api.ingest import Ingestor, Received
-from api.messages import decode
+from api.kafka.ingest import Ingestor
+from api.kafka.messages import decode
+from api.kafka.records import Received
 from api.services import Services
 from domain import commands as c
 from domain.money import Money
 from projections.commissions import Commissions
-from projections.ledger import Ledger
+from projections.ledger import LedgerReadModel
 from projections.runner import ProjectionFailed
 from tests.conftest import count_events
 from tests.factories import referring_partner
@@ -64,7 +65,7 @@ def test_a_stopped_ledger_makes_a_payout_run_wait_and_writes_nothing(
     svc: Services, ingestor: Ingestor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     referring_partner(svc.app, svc.app.clock())
-    monkeypatch.setattr(Ledger, "apply", broken)
+    monkeypatch.setattr(LedgerReadModel, "apply", broken)
     before = count_events(svc)
     with pytest.raises(ProjectionFailed):
         ingestor.apply_chunk([payout_run(svc)])

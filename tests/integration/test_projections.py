@@ -18,7 +18,8 @@ import pytest
 
 from adapters.settings import Settings
 from adapters.sql import BufferedCursor
-from api.services import Services, build_services
+from api.bootstrap import build_services
+from api.services import Services
 from domain import commands as c
 from domain.money import Money
 from projections.partner_directory import PartnerDirectory

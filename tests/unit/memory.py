@@ -11,17 +11,19 @@ from eventsourcing.domain import Aggregate
 
 from domain.commands import Command
 from domain.errors import Duplicate, NotFound, PartnerLedgerError
-from domain.handlers import handle
+from domain.handlers.dispatch import handle
 
 A = TypeVar("A", bound=Aggregate)
 
 
-class MemoryLedger:
+class MemoryUnitOfWork:
     """Aggregates in a dict; each command runs on copies and commits only if accepted."""
 
     def __init__(self) -> None:
         self.aggregates: dict[UUID, Aggregate] = {}
         self.events: list[Any] = []
+        # what the last refused command left pending on the aggregates it touched
+        self.left_pending: list[Any] = []
         self._work: dict[UUID, Aggregate] = {}
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A:
@@ -50,6 +52,7 @@ class MemoryLedger:
         try:
             result = handle(command, self, now)
         except PartnerLedgerError as error:
+            self.left_pending = [e for a in self._work.values() for e in a.pending_events]
             if getattr(error, "keeps_events", False):
                 self._commit()
             self._work = {}

@@ -13,7 +13,7 @@ from domain.errors import InvalidInput
 from domain.money import Money
 from domain.payouts import Payout
 from tests.factories import terms
-from tests.unit.memory import MemoryLedger
+from tests.unit.memory import MemoryUnitOfWork
 from tests.unit.test_earning import PLAN, T0, ledger, partner, referred_customer, usd
 
 __all__ = ["ledger"]
@@ -118,7 +118,7 @@ def test_a_payout_runs_as_of_is_bounded_too() -> None:
     assert "as_of" in refused.value.errors
 
 
-def test_a_refused_time_changes_nothing(ledger: MemoryLedger) -> None:
+def test_a_refused_time_changes_nothing(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     before = len(ledger.events)
     with pytest.raises(InvalidInput):
@@ -131,7 +131,7 @@ def test_a_refused_time_changes_nothing(ledger: MemoryLedger) -> None:
     ledger.run(c.RevisePlan(NOW + timedelta(days=40), PLAN, {"hold_days": 2}), NOW)
 
 
-def test_a_payout_run_dated_ahead_pays_nothing_still_on_hold(ledger: MemoryLedger) -> None:
+def test_a_payout_run_dated_ahead_pays_nothing_still_on_hold(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     # hold_days 30: the accrual becomes available two minutes after NOW
     paid_at = NOW - timedelta(days=30) + timedelta(minutes=2)

@@ -17,7 +17,7 @@ from domain.money import Money
 from domain.partners import Partner
 from domain.referrals import AttributionExpired
 from tests.factories import terms
-from tests.unit.memory import MemoryLedger
+from tests.unit.memory import MemoryUnitOfWork
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PLAN = uuid.UUID(int=1)
@@ -32,8 +32,8 @@ def day(n: int) -> datetime:
 
 
 @pytest.fixture
-def ledger() -> MemoryLedger:
-    ledger = MemoryLedger()
+def ledger() -> MemoryUnitOfWork:
+    ledger = MemoryUnitOfWork()
     ledger.run(c.CreatePlan(T0, PLAN, terms(
         tiers=(terms().tiers[0].__class__("silver", usd("10000"), Decimal("0.02")),
                terms().tiers[0].__class__("gold", usd("50000"), Decimal("0.05"))),
@@ -41,14 +41,14 @@ def ledger() -> MemoryLedger:
     return ledger
 
 
-def partner(ledger: MemoryLedger, email: str = "ops@partner.example") -> uuid.UUID:
+def partner(ledger: MemoryUnitOfWork, email: str = "ops@partner.example") -> uuid.UUID:
     pid = uuid.uuid4()
     ledger.run(c.ApplyPartner(T0, pid, "P", email, "P Ltd", "referral", "GB"), T0)
     ledger.run(c.ApprovePartner(T0, pid, PLAN), T0)
     return pid
 
 
-def won_deal(ledger: MemoryLedger, pid: uuid.UUID, amount: str, when: datetime,
+def won_deal(ledger: MemoryUnitOfWork, pid: uuid.UUID, amount: str, when: datetime,
              domain: str | None = None, new_customer: bool = True) -> uuid.UUID:
     deal = uuid.uuid4()
     ledger.run(c.RegisterDeal(when, deal, pid, "Customer", domain or f"{deal.hex}.example",
@@ -58,14 +58,14 @@ def won_deal(ledger: MemoryLedger, pid: uuid.UUID, amount: str, when: datetime,
     return deal
 
 
-def account(ledger: MemoryLedger, pid: uuid.UUID) -> PartnerAccount:
+def account(ledger: MemoryUnitOfWork, pid: uuid.UUID) -> PartnerAccount:
     found = ledger.aggregates[PartnerAccount.id_for(pid)]
     assert isinstance(found, PartnerAccount)
     return found
 
 
 def test_a_won_deal_earns_amount_times_the_deal_rate_rounded_half_even(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     pid = partner(ledger)
     won_deal(ledger, pid, "100.30", day(1))
@@ -79,7 +79,7 @@ def test_a_won_deal_earns_amount_times_the_deal_rate_rounded_half_even(
 
 
 def test_the_promoting_deal_is_paid_at_the_old_tier_and_the_next_at_the_new(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     pid = partner(ledger)
     won_deal(ledger, pid, "12000.00", day(1))
@@ -99,7 +99,7 @@ def test_the_promoting_deal_is_paid_at_the_old_tier_and_the_next_at_the_new(
     assert ledger.aggregates[pid].tier == "gold"  # type: ignore[attr-defined]
 
 
-def test_tiers_count_only_the_trailing_365_days_and_never_demote(ledger: MemoryLedger) -> None:
+def test_tiers_count_only_the_trailing_365_days_and_never_demote(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     won_deal(ledger, pid, "6000.00", day(0))
     won_deal(ledger, pid, "6000.00", day(366))  # the first is out of the window: 6,000
@@ -110,7 +110,7 @@ def test_tiers_count_only_the_trailing_365_days_and_never_demote(ledger: MemoryL
     assert ledger.aggregates[pid].tier == "silver"  # type: ignore[attr-defined]
 
 
-def test_a_plan_revision_applies_to_events_from_its_occurred_at(ledger: MemoryLedger) -> None:
+def test_a_plan_revision_applies_to_events_from_its_occurred_at(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     ledger.run(c.RevisePlan(day(10), PLAN, {"deal_rate": Decimal("0.10")}), day(10))
     won_deal(ledger, pid, "1000.00", day(9))
@@ -120,7 +120,7 @@ def test_a_plan_revision_applies_to_events_from_its_occurred_at(ledger: MemoryLe
     assert (after.amount, after.plan_version, after.rate) == (usd("100.00"), 2, Decimal("0.10"))
 
 
-def referred_customer(ledger: MemoryLedger, pid: uuid.UUID, customer: str,
+def referred_customer(ledger: MemoryUnitOfWork, pid: uuid.UUID, customer: str,
                       when: datetime) -> uuid.UUID:
     referral = uuid.uuid4()
     ledger.run(c.RecordReferral(when, referral, pid, f"{customer}@lead.example", "Lead"), when)
@@ -129,7 +129,7 @@ def referred_customer(ledger: MemoryLedger, pid: uuid.UUID, customer: str,
 
 
 def test_recurring_commission_runs_for_referral_months_calendar_months(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     pid = partner(ledger)
     converted = datetime(2026, 1, 31, 12, tzinfo=UTC)
@@ -147,7 +147,7 @@ def test_recurring_commission_runs_for_referral_months_calendar_months(
 
 
 def test_payments_of_other_customers_are_recorded_and_earn_nothing(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     partner(ledger)
     ledger.run(c.RecordPayment(day(1), "in_9", "cust-unknown", usd("10.00")), day(1))
@@ -155,7 +155,7 @@ def test_payments_of_other_customers_are_recorded_and_earn_nothing(
     assert ledger.of_type("Accrued") == []
 
 
-def test_refunds_claw_back_pro_rata_and_the_last_exactly_the_rest(ledger: MemoryLedger) -> None:
+def test_refunds_claw_back_pro_rata_and_the_last_exactly_the_rest(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     referred_customer(ledger, pid, "cust-1", day(1))
     ledger.run(c.RecordPayment(day(2), "in_1", "cust-1", usd("100.00")), day(2))
@@ -170,7 +170,7 @@ def test_refunds_claw_back_pro_rata_and_the_last_exactly_the_rest(ledger: Memory
     assert ledger.of_type("Reversed")[0].accrual_id == ledger.of_type("Accrued")[0].accrual_id
 
 
-def test_rounded_partial_clawbacks_are_capped_at_what_is_left(ledger: MemoryLedger) -> None:
+def test_rounded_partial_clawbacks_are_capped_at_what_is_left(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     ledger.run(c.RevisePlan(day(0), PLAN, {"referral_rate": Decimal("0.05")}), day(0))
     referred_customer(ledger, pid, "cust-1", day(1))
@@ -183,7 +183,7 @@ def test_rounded_partial_clawbacks_are_capped_at_what_is_left(ledger: MemoryLedg
     assert len(ledger.of_type("Reversed")) == 3  # nothing was left to claw back
 
 
-def test_refund_rules_refuse_and_write_nothing(ledger: MemoryLedger) -> None:
+def test_refund_rules_refuse_and_write_nothing(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     referred_customer(ledger, pid, "cust-1", day(1))
     ledger.run(c.RecordPayment(day(2), "in_1", "cust-1", usd("50.00")), day(2))
@@ -201,7 +201,7 @@ def test_refund_rules_refuse_and_write_nothing(ledger: MemoryLedger) -> None:
     assert len(ledger.events) == before + 4  # refund, payment refunded, reversal, revenue
 
 
-def test_billing_ids_repeat_with_the_same_payload_only(ledger: MemoryLedger) -> None:
+def test_billing_ids_repeat_with_the_same_payload_only(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     referred_customer(ledger, pid, "cust-1", day(1))
     ledger.run(c.RecordPayment(day(2), "in_1", "cust-1", usd("10.00")), day(2))
@@ -212,7 +212,7 @@ def test_billing_ids_repeat_with_the_same_payload_only(ledger: MemoryLedger) -> 
         ledger.run(c.RecordPayment(None, "in_1", "cust-1", usd("10.01")), day(5))
 
 
-def test_money_in_another_currency_is_refused(ledger: MemoryLedger) -> None:
+def test_money_in_another_currency_is_refused(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     referred_customer(ledger, pid, "cust-1", day(1))
     with pytest.raises(CurrencyMismatch):
@@ -222,7 +222,7 @@ def test_money_in_another_currency_is_refused(ledger: MemoryLedger) -> None:
                                   Money.parse("10", "EUR")), day(2))
 
 
-def test_suspended_partners_earn_nothing_and_cannot_register(ledger: MemoryLedger) -> None:
+def test_suspended_partners_earn_nothing_and_cannot_register(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     referred_customer(ledger, pid, "cust-1", day(1))
     ledger.run(c.SuspendPartner(day(2), pid, "review"), day(2))
@@ -240,7 +240,7 @@ def test_suspended_partners_earn_nothing_and_cannot_register(ledger: MemoryLedge
 
 
 def test_deal_domains_are_normalised_and_first_come_first_protected(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     first, second = partner(ledger), partner(ledger, "ops@second.example")
     deal = uuid.uuid4()
@@ -263,7 +263,7 @@ def test_deal_domains_are_normalised_and_first_come_first_protected(
 
 
 def test_closing_frees_the_domain_and_won_needs_an_approved_open_deal(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     first, second = partner(ledger), partner(ledger, "ops@second.example")
     deal = uuid.uuid4()
@@ -282,7 +282,7 @@ def test_closing_frees_the_domain_and_won_needs_an_approved_open_deal(
     assert ledger.of_type("Expired")[0].occurred_at == day(93)
 
 
-def test_referrals_self_referral_first_touch_window_and_points(ledger: MemoryLedger) -> None:
+def test_referrals_self_referral_first_touch_window_and_points(ledger: MemoryUnitOfWork) -> None:
     pid, other = partner(ledger), partner(ledger, "ops@other.example")
     own = uuid.uuid4()
     ledger.run(c.RecordReferral(day(1), own, pid, "boss@PARTNER.example", "Me"), day(1))
@@ -307,7 +307,7 @@ def test_referrals_self_referral_first_touch_window_and_points(ledger: MemoryLed
         ledger.run(c.ConvertReferral(day(6), spare, "cust-2"), day(6))
 
 
-def test_points_are_spent_but_never_below_zero(ledger: MemoryLedger) -> None:
+def test_points_are_spent_but_never_below_zero(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     referral = uuid.uuid4()
     ledger.run(c.RecordReferral(day(1), referral, pid, "a@lead.example", "L"), day(1))

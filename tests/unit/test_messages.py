@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.messages import TYPES, BadMessage, decode
+from api.kafka.messages import TYPES, BadMessage, decode
 from domain import commands as c
 from domain.money import Money
 from tests.factories import partner_body, plan_body

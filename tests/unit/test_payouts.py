@@ -12,13 +12,13 @@ from domain import commands as c
 from domain.accounts import PartnerAccount, ledger_entries
 from domain.errors import InvalidInput, InvalidTransition
 from domain.ledger import Balances, balances_at
-from tests.unit.memory import MemoryLedger
+from tests.unit.memory import MemoryUnitOfWork
 from tests.unit.test_earning import PLAN, T0, day, ledger, partner, referred_customer, usd
 
 __all__ = ["ledger"]
 
 
-def balances(ledger: MemoryLedger, pid: uuid.UUID, as_of: datetime) -> Balances:
+def balances(ledger: MemoryUnitOfWork, pid: uuid.UUID, as_of: datetime) -> Balances:
     account_id = PartnerAccount.id_for(pid)
     events = [e for e in ledger.events if e.originator_id == account_id]
     return balances_at(ledger_entries(events), as_of)
@@ -28,13 +28,13 @@ def check_invariant(b: Balances) -> None:
     assert b.earned - b.reversed == b.pending + b.available + b.in_payout + b.paid
 
 
-def pay(ledger: MemoryLedger, pid: uuid.UUID, when: datetime) -> list[uuid.UUID]:
+def pay(ledger: MemoryUnitOfWork, pid: uuid.UUID, when: datetime) -> list[uuid.UUID]:
     run = ledger.run(c.RunPayouts(when, uuid.uuid4(), when, (pid,)), when)
     return list(run.payout_ids)
 
 
 @pytest.fixture
-def earning(ledger: MemoryLedger) -> uuid.UUID:
+def earning(ledger: MemoryUnitOfWork) -> uuid.UUID:
     pid = partner(ledger)
     referred_customer(ledger, pid, "cust-1", day(0))
     ledger.run(c.RecordPayment(day(1), "in_1", "cust-1", usd("500.00")), day(1))  # 100.00
@@ -42,7 +42,7 @@ def earning(ledger: MemoryLedger) -> uuid.UUID:
 
 
 def test_accruals_are_pending_for_the_hold_then_available(
-    ledger: MemoryLedger, earning: uuid.UUID
+    ledger: MemoryUnitOfWork, earning: uuid.UUID
 ) -> None:
     assert balances(ledger, earning, day(30)) == Balances(
         Decimal("100.00"), Decimal(0), Decimal("100.00"), Decimal(0), Decimal(0), Decimal(0))
@@ -51,7 +51,7 @@ def test_accruals_are_pending_for_the_hold_then_available(
 
 
 def test_a_reversal_reduces_the_bucket_its_accrual_sits_in(
-    ledger: MemoryLedger, earning: uuid.UUID
+    ledger: MemoryUnitOfWork, earning: uuid.UUID
 ) -> None:
     ledger.run(c.IssueRefund(day(2), "re_1", "in_1", usd("100.00")), day(2))  # claws 20.00
     b = balances(ledger, earning, day(10))
@@ -60,7 +60,7 @@ def test_a_reversal_reduces_the_bucket_its_accrual_sits_in(
 
 
 def test_payout_runs_move_available_money_and_respect_the_minimum(
-    ledger: MemoryLedger, earning: uuid.UUID
+    ledger: MemoryUnitOfWork, earning: uuid.UUID
 ) -> None:
     assert pay(ledger, earning, day(20)) == []  # still pending
     ledger.run(c.RevisePlan(day(0), PLAN, {"min_payout": usd("150.00")}), day(0))
@@ -78,7 +78,7 @@ def test_payout_runs_move_available_money_and_respect_the_minimum(
 
 
 def test_a_failed_payout_returns_the_money_to_available(
-    ledger: MemoryLedger, earning: uuid.UUID
+    ledger: MemoryUnitOfWork, earning: uuid.UUID
 ) -> None:
     [payout] = pay(ledger, earning, day(40))
     ledger.run(c.FailPayout(day(41), payout, "bank rejected"), day(41))
@@ -88,7 +88,7 @@ def test_a_failed_payout_returns_the_money_to_available(
 
 
 def test_a_clawback_after_payout_goes_negative_and_the_next_payout_nets_it(
-    ledger: MemoryLedger, earning: uuid.UUID
+    ledger: MemoryUnitOfWork, earning: uuid.UUID
 ) -> None:
     [first] = pay(ledger, earning, day(40))
     ledger.run(c.ConfirmPayout(day(41), first, "wire-1"), day(41))
@@ -107,7 +107,7 @@ def test_a_clawback_after_payout_goes_negative_and_the_next_payout_nets_it(
 
 
 def test_suspended_partners_are_skipped_and_terminated_ones_settled(
-    ledger: MemoryLedger, earning: uuid.UUID
+    ledger: MemoryUnitOfWork, earning: uuid.UUID
 ) -> None:
     ledger.run(c.SuspendPartner(day(35), earning, None), day(35))
     run = ledger.run(c.RunPayouts(day(40), uuid.uuid4(), day(40), (earning,)), day(40))
@@ -119,11 +119,11 @@ def test_suspended_partners_are_skipped_and_terminated_ones_settled(
     assert ledger.aggregates[settled].settlement is True  # type: ignore[attr-defined]
 
 
-def test_a_run_cannot_look_into_the_future(ledger: MemoryLedger, earning: uuid.UUID) -> None:
+def test_a_run_cannot_look_into_the_future(ledger: MemoryUnitOfWork, earning: uuid.UUID) -> None:
     with pytest.raises(InvalidInput):
         ledger.run(c.RunPayouts(day(40), uuid.uuid4(), day(41), (earning,)), day(40))
 
 
-def test_refunds_cannot_precede_their_payment(ledger: MemoryLedger, earning: uuid.UUID) -> None:
+def test_refunds_cannot_precede_their_payment(ledger: MemoryUnitOfWork, earning: uuid.UUID) -> None:
     with pytest.raises(InvalidInput):
         ledger.run(c.IssueRefund(T0, "re_early", "in_1", usd("1.00")), T0)

@@ -10,7 +10,8 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.money import Money
-from domain.plans import BASE_TIER, Plan, Tier
+from domain.plans import Plan
+from domain.tiers import BASE_TIER, Tier
 from tests.factories import terms
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ from domain.errors import CurrencyMismatch, InvalidInput, InvalidTransition
 from domain.money import Money
 from domain.royalties import Bracket, RoyaltyAgreement, royalty_on
 from tests.factories import terms
-from tests.unit.memory import MemoryLedger
+from tests.unit.memory import MemoryUnitOfWork
 from tests.unit.test_earning import PLAN, T0, ledger, partner, usd
 
 __all__ = ["ledger"]
@@ -25,23 +25,23 @@ RECORDED = T0.replace(year=T0.year + 2)
 SCHEDULE = ((Decimal("100000"), Decimal("0.05")), (None, Decimal("0.08")))
 
 
-def sign(ledger: MemoryLedger, pid: uuid.UUID, minimum: str | None = "2000.00") -> uuid.UUID:
+def sign(ledger: MemoryUnitOfWork, pid: uuid.UUID, minimum: str | None = "2000.00") -> uuid.UUID:
     agreement = uuid.uuid4()
     ledger.run(c.SignRoyaltyAgreement(T0, agreement, pid, "USD", SCHEDULE,
                                       usd(minimum) if minimum else None, date(2026, 1, 1)), T0)
     return agreement
 
 
-def report(ledger: MemoryLedger, agreement: uuid.UUID, period: str, gross: str,
+def report(ledger: MemoryUnitOfWork, agreement: uuid.UUID, period: str, gross: str,
            returns: str = "0") -> None:
     ledger.run(c.ReportRoyalty(T0, agreement, period, usd(gross), usd(returns)), RECORDED)
 
 
-def amounts(ledger: MemoryLedger, kind: str, source_type: str) -> list[Money]:
+def amounts(ledger: MemoryUnitOfWork, kind: str, source_type: str) -> list[Money]:
     return [e.amount for e in ledger.of_type(kind) if e.source_type == source_type]
 
 
-def test_brackets_restatements_and_quarter_top_ups(ledger: MemoryLedger) -> None:
+def test_brackets_restatements_and_quarter_top_ups(ledger: MemoryUnitOfWork) -> None:
     agreement = sign(ledger, partner(ledger))
     report(ledger, agreement, "2026-01", "60000.00")  # 60,000 x 5% = 3,000.00
     report(ledger, agreement, "2026-02", "70000.00", "10000.00")  # year 120,000: 6,600 total
@@ -78,7 +78,7 @@ def test_brackets_restatements_and_quarter_top_ups(ledger: MemoryLedger) -> None
     (((None, Decimal("0.1")), (None, Decimal("0.2"))), "schedule.0.up_to"),
 ])
 def test_bad_schedules_are_refused(
-    ledger: MemoryLedger, schedule: tuple[tuple[Decimal | None, Decimal], ...], field: str
+    ledger: MemoryUnitOfWork, schedule: tuple[tuple[Decimal | None, Decimal], ...], field: str
 ) -> None:
     pid = partner(ledger)
     with pytest.raises(InvalidInput) as error:
@@ -87,7 +87,7 @@ def test_bad_schedules_are_refused(
     assert field in error.value.errors
 
 
-def test_periods_currencies_and_sales_are_checked(ledger: MemoryLedger) -> None:
+def test_periods_currencies_and_sales_are_checked(ledger: MemoryUnitOfWork) -> None:
     pid = partner(ledger)
     with pytest.raises(CurrencyMismatch):
         ledger.run(c.SignRoyaltyAgreement(T0, uuid.uuid4(), pid, "EUR", SCHEDULE, None,
@@ -128,7 +128,7 @@ reports = st.lists(
 def test_the_year_always_accrues_the_schedule_on_its_net_sales(
     history: list[tuple[str, int, int]],
 ) -> None:
-    ledger = MemoryLedger()
+    ledger = MemoryUnitOfWork()
     ledger.run(c.CreatePlan(T0, PLAN, terms()), T0)
     pid = partner(ledger)
     agreement = sign(ledger, pid, None)
@@ -148,7 +148,7 @@ def test_the_year_always_accrues_the_schedule_on_its_net_sales(
     assert_no_accrual_over_reversed(ledger)
 
 
-def assert_no_accrual_over_reversed(ledger: MemoryLedger) -> None:
+def assert_no_accrual_over_reversed(ledger: MemoryUnitOfWork) -> None:
     """Every reversal names an accrual, and none is reversed by more than it accrued."""
     accrued = {e.accrual_id: e.amount.amount for e in ledger.of_type("Accrued")}
     taken: dict[uuid.UUID, Decimal] = {}
@@ -159,7 +159,7 @@ def assert_no_accrual_over_reversed(ledger: MemoryLedger) -> None:
 
 
 def test_a_restatement_reverses_across_the_year_never_more_than_an_accrual(
-    ledger: MemoryLedger,
+    ledger: MemoryUnitOfWork,
 ) -> None:
     pid = partner(ledger)
     agreement = uuid.uuid4()

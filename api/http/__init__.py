@@ -1,0 +1,1 @@
+"""The HTTP entry point: the Flask app factory, routes, schemas, presenters and the server."""

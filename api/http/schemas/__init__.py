@@ -1,0 +1,1 @@
+"""marshmallow schemas of HTTP answers and queries; bodies are in api/schemas."""
