@@ -17,7 +17,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from adapters.sql import Cursor, SideWrite, set_search_path
 
 
-class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+class SideWriteSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite recorder with side writes."""
 
     def _insert_events(
@@ -30,7 +30,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return super()._insert_events(c, stored_events, **kwargs)
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
+class SideWritePostgresRecorder(PostgresApplicationRecorder):
     """PostgreSQL recorder with side writes."""
 
     def _insert_events(

@@ -94,7 +94,7 @@ def store_env(database_url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": "adapters.recorders:LedgerSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "adapters.recorders:SideWriteSQLiteRecorder",
         }
     if url.scheme in ("postgresql", "postgres"):
         query = parse_qs(url.query)
@@ -113,7 +113,7 @@ def store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": "adapters.recorders:LedgerPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": "adapters.recorders:SideWritePostgresRecorder",
         }
     raise ConfigurationError(
         "PARTNERLEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, "
