@@ -13,12 +13,19 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg.sql import SQL, Identifier
 
+from adapters import audit_chain
 from adapters.sql import Cursor, SideWrite, set_search_path
 
 
 class SideWriteSQLiteRecorder(SQLiteApplicationRecorder):
-    """SQLite recorder with side writes."""
+    """SQLite recorder with side writes, and the audit chain extended with the events."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(),
+                f"CREATE TABLE IF NOT EXISTS {audit_chain.CHAIN_TABLE} "
+                f"{audit_chain.CHAIN_COLUMNS}"]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -27,11 +34,36 @@ class SideWriteSQLiteRecorder(SQLiteApplicationRecorder):
         cursor = Cursor(c, "sqlite")
         for write in side_writes:
             write.apply(cursor)
-        return super()._insert_events(c, stored_events, **kwargs)
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        if positions:
+            audit_chain.extend(cursor, audit_chain.CHAIN_TABLE, self.events_table_name,
+                               "rowid", positions, stored_events)
+        return positions
 
 
 class SideWritePostgresRecorder(PostgresApplicationRecorder):
-    """PostgreSQL recorder with side writes."""
+    """PostgreSQL recorder with side writes, and the audit chain extended with the events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {schema}.{table} " + audit_chain.CHAIN_COLUMNS)
+            .format(schema=Identifier(self.datastore.schema),
+                    table=Identifier(audit_chain.CHAIN_TABLE)))
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Still inside the insert's transaction, holding the events table's EXCLUSIVE lock,
+        # so chain rows are written in log order by one writer at a time.
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if positions:
+            schema = self.datastore.schema
+            audit_chain.extend(Cursor(curs, "postgres"),
+                               f'"{schema}".{audit_chain.CHAIN_TABLE}',
+                               f'"{schema}".{self.events_table_name}', "notification_id",
+                               positions, stored_events)
+        return positions
 
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

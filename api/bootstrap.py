@@ -15,6 +15,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from adapters import kafka
 from adapters.application import PartnerProgram
+from adapters.audit_chain import AuditChain
 from adapters.clock import Clock, utc_now
 from adapters.idempotency import IdempotencyStore
 from adapters.inbox import Inbox
@@ -52,6 +53,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         idempotency.setup()
         inbox.setup()
         projections.setup()
+        AuditChain(db).setup()
     try:
         projections.catch_up()
     except Exception:

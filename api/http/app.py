@@ -12,6 +12,7 @@ from flask_smorest.utils import prepare_response
 from api.http import auth, errors, limits
 from api.http.metrics import Metrics
 from api.http.routes import (
+    audit,
     billing,
     deals,
     ops,
@@ -83,7 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
 
     api = PartnerLedgerApi(app)
     for blueprint in (ops.blp, plans.blp, partners.blp, deals.blp, referrals.blp, billing.blp,
-                      standing.blp, payouts.blp, royalties.blp):
+                      standing.blp, payouts.blp, royalties.blp, audit.blp):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     return app

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.audit_chain import AuditChain
 from adapters.settings import Settings
 from api.bootstrap import build_services
 from api.services import Services
@@ -186,6 +187,8 @@ def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(30) == 0, log.read_text()[-3000:]
     check_exactly_once(svc, program, setup_events)
+    verified = AuditChain(svc.db).verify()
+    assert verified.ok and verified.checked == count_events(svc), verified.finding
 
 
 def test_two_workers_in_one_group_share_partitions_and_apply_everything_once(
@@ -212,3 +215,4 @@ def test_two_workers_in_one_group_share_partitions_and_apply_everything_once(
     shares = [{int(p) for p in share.split(",") if p.strip()} for share in final]
     assert shares[0] and shares[1] and not shares[0] & shares[1], final
     check_exactly_once(svc, program, setup_events)
+    assert AuditChain(svc.db).verify().ok

@@ -195,6 +195,11 @@ def test_every_route_answers_as_documented(api: Api) -> None:
             doc.get(path, token=partner_token)
     for path in ("/healthz", "/readyz", "/metrics"):
         doc.get(path, token=None)
+    for path in ("/audit/log?after=3&limit=5", f"/audit/streams/{earner}/events?limit=2",
+                 f"/audit/streams/{earner}/state?version=2", f"/audit/streams/{earner}/state",
+                 "/audit/verify"):
+        doc.get(path, token=api.auditor)
+        doc.get(path, token=partner_token)  # 403
 
     operations = {(method, path) for path, ops in doc.spec["paths"].items()
                   for method in ops if method in {"get", "post", "put", "patch", "delete"}}

@@ -18,8 +18,9 @@ import pytest
 
 from adapters import kafka
 from adapters.settings import Settings
+from api.event_documents import event_id
 from api.kafka.messages import decode
-from api.kafka.relay import Relay, event_id, relayed_position
+from api.kafka.relay import Relay, relayed_position
 from api.services import Services
 from tests.kafka_broker import Broker, read_topic, settings_env
 from tests.kafka_scenario import Scenario

@@ -7,7 +7,6 @@ import getpass
 import json
 import logging
 import signal
-import sys
 import threading
 from uuid import UUID, uuid4
 
@@ -16,6 +15,7 @@ import click
 from adapters.clock import utc_now
 from adapters.settings import Settings
 from api import bootstrap
+from api.cli import audit as audit_commands
 from api.deal_expiry import expire_lapsed_deals
 from api.demo import load_demo, start_demo
 from api.kafka import ingest_offsets
@@ -337,5 +337,4 @@ def demo_command() -> None:
     click.echo("demo loaded" if loaded else "store is not empty; nothing loaded")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+main.add_command(audit_commands.audit)

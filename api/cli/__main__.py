@@ -1,0 +1,8 @@
+"""`python -m api.cli`: the same command line as `partnerledger`."""
+
+import sys
+
+from api.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Queries and answers of the audit routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.http.schemas.common import MAX_CURSOR
+from api.schemas.common import InputSchema, moment_field
+
+MAX_VERSION = 2**31 - 1
+
+
+class LogQuerySchema(InputSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_CURSOR - 1),
+                           metadata={"description": "Log position to start after."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class StreamEventsQuerySchema(InputSchema):
+    after_version = fields.Integer(load_default=0,
+                                   validate=validate.Range(min=0, max=MAX_VERSION))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class StateQuerySchema(InputSchema):
+    """At most one of `version` and `as_of`; neither gives the newest state."""
+
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_VERSION),
+                             metadata={"description": "The state after this many events."})
+    as_of = moment_field("Recorded time: the state the books held then.")
+
+    @validates_schema
+    def one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("version") is not None and data.get("as_of") is not None:
+            raise ValidationError("Give version or as_of, not both.", "as_of")
+
+
+class EventDocumentSchema(Schema):
+    """One stored event; `event_id`, times are null only for a row that no longer decodes."""
+
+    event_id = fields.String(required=True, allow_none=True)
+    type = fields.String(required=True)
+    stream_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    occurred_at = fields.String(required=True, allow_none=True)
+    recorded_at = fields.String(required=True, allow_none=True)
+    data = fields.Dict(required=True, keys=fields.String(), values=fields.Raw(
+        metadata={"description": "Any JSON value: the event's attributes as stored."}))
+
+
+class LogItemSchema(EventDocumentSchema):
+    leaf = fields.String(required=True, allow_none=True,
+                         metadata={"description": "RFC 6962 leaf hash of the stored event."})
+    chain = fields.String(required=True, allow_none=True,
+                          metadata={"description": "Hash chain value up to this event."})
+
+
+class LogSchema(Schema):
+    items = fields.List(fields.Nested(LogItemSchema), required=True)
+    next_after = fields.Integer(required=True, allow_none=True)
+    position = fields.Integer(required=True)
+
+
+class StreamEventsSchema(Schema):
+    stream_id = fields.String(required=True)
+    items = fields.List(fields.Nested(EventDocumentSchema), required=True)
+    next_after_version = fields.Integer(required=True, allow_none=True)
+
+
+class StreamStateSchema(Schema):
+    stream_id = fields.String(required=True)
+    type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    recorded_at = fields.String(required=True)
+    state = fields.Dict(required=True, keys=fields.String(), values=fields.Raw(
+        metadata={"description": "Any JSON value: the aggregate's attributes."}))
+
+
+class FindingSchema(Schema):
+    position = fields.Integer(required=True)
+    problem = fields.String(required=True, metadata={
+        "enum": ["altered", "removed", "unchained", "chain-altered"]})
+    detail = fields.String(required=True)
+
+
+class VerificationSchema(Schema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True)
+    head_position = fields.Integer(required=True)
+    head = fields.String(required=True)
+    first_bad = fields.Nested(FindingSchema, required=True, allow_none=True)
