@@ -20,12 +20,21 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from adapters import audit_tree
 from adapters.sql import Cursor, Database
 
 CHAIN_TABLE = "audit_chain"
 GENESIS = bytes(32)
-CHAIN_COLUMNS = "(position BIGINT PRIMARY KEY, leaf TEXT NOT NULL, chain TEXT NOT NULL)"
+CHAIN_COLUMNS = ("(position BIGINT PRIMARY KEY, idx BIGINT NOT NULL UNIQUE, "
+                 "leaf TEXT NOT NULL, chain TEXT NOT NULL)")
 BATCH = 5000
+
+
+def create_statements(prefix: str = "") -> list[str]:
+    """The chain's and the tree's tables, `prefix` naming the schema on PostgreSQL."""
+    return [f"CREATE TABLE IF NOT EXISTS {prefix}{CHAIN_TABLE} {CHAIN_COLUMNS}",
+            f"CREATE TABLE IF NOT EXISTS {prefix}{audit_tree.NODES_TABLE} "
+            f"{audit_tree.NODES_COLUMNS}"]
 
 
 def as_bytes(value: Any) -> bytes:
@@ -54,7 +63,7 @@ def link(previous: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(previous + leaf).digest()
 
 
-def extend(cursor: Cursor, table: str, events_table: str, position_column: str,
+def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
            positions: Sequence[int], stored_events: Sequence[StoredEvent]) -> None:
     """Chains newly inserted events, inside the transaction that inserts them.
 
@@ -63,12 +72,15 @@ def extend(cursor: Cursor, table: str, events_table: str, position_column: str,
     """
     if not positions:
         return
-    cursor.execute(f"SELECT position, chain FROM {table} "  # noqa: S608
+    table = f"{prefix}{CHAIN_TABLE}"
+    cursor.execute(f"SELECT position, idx, chain FROM {table} "  # noqa: S608
                    "ORDER BY position DESC LIMIT 1")
     row = cursor.fetchone()
     last, previous = (0, GENESIS) if row is None else (int(row["position"]),
                                                        bytes.fromhex(row["chain"]))
-    rows: list[tuple[int, str, str]] = []
+    start = 0 if row is None else int(row["idx"]) + 1
+    rows: list[tuple[int, int, str, str]] = []
+    leaves: list[bytes] = []
     first = min(positions)
     if first > last + 1:
         cursor.execute(
@@ -79,14 +91,18 @@ def extend(cursor: Cursor, table: str, events_table: str, position_column: str,
             leaf = leaf_hash(int(old["position"]), old["originator_id"],
                              old["originator_version"], old["topic"], old["state"])
             previous = link(previous, leaf)
-            rows.append((int(old["position"]), leaf.hex(), previous.hex()))
+            rows.append((int(old["position"]), start + len(rows), leaf.hex(), previous.hex()))
+            leaves.append(leaf)
     for position, event in sorted(zip(positions, stored_events, strict=True),
                                   key=lambda pair: pair[0]):
         leaf = leaf_hash(position, event.originator_id, event.originator_version, event.topic,
                          event.state)
         previous = link(previous, leaf)
-        rows.append((position, leaf.hex(), previous.hex()))
-    cursor.executemany(f"INSERT INTO {table} (position, leaf, chain) VALUES (?, ?, ?)", rows)  # noqa: S608
+        rows.append((position, start + len(rows), leaf.hex(), previous.hex()))
+        leaves.append(leaf)
+    cursor.executemany(f"INSERT INTO {table} (position, idx, leaf, chain) "  # noqa: S608
+                       "VALUES (?, ?, ?, ?)", rows)
+    audit_tree.append(cursor, table, f"{prefix}{audit_tree.NODES_TABLE}", start, leaves)
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,7 @@ class AuditChain:
                 events = [StoredEvent(stream_text(r["originator_id"]),
                                       r["originator_version"], r["topic"], as_bytes(r["state"]))
                           for r in rows]
-                extend(cursor, CHAIN_TABLE, self.db.events_table, self.position_column,
+                extend(cursor, "", self.db.events_table, self.position_column,
                        [int(r["position"]) for r in rows], events)
 
     def _events(self, after: int) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 
 from adapters import audit_chain
 from adapters.sql import Cursor, SideWrite, set_search_path
@@ -24,8 +24,7 @@ class SideWriteSQLiteRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                f"CREATE TABLE IF NOT EXISTS {audit_chain.CHAIN_TABLE} "
-                f"{audit_chain.CHAIN_COLUMNS}"]
+                *audit_chain.create_statements()]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -36,7 +35,7 @@ class SideWriteSQLiteRecorder(SQLiteApplicationRecorder):
             write.apply(cursor)
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions:
-            audit_chain.extend(cursor, audit_chain.CHAIN_TABLE, self.events_table_name,
+            audit_chain.extend(cursor, "", self.events_table_name,
                                "rowid", positions, stored_events)
         return positions
 
@@ -46,10 +45,10 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sql_create_statements.append(
-            SQL("CREATE TABLE IF NOT EXISTS {schema}.{table} " + audit_chain.CHAIN_COLUMNS)
-            .format(schema=Identifier(self.datastore.schema),
-                    table=Identifier(audit_chain.CHAIN_TABLE)))
+        prefix = f'"{self.datastore.schema}".'
+        self.sql_create_statements.extend(
+            SQL(statement).format()
+            for statement in audit_chain.create_statements(prefix))
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -59,8 +58,7 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if positions:
             schema = self.datastore.schema
-            audit_chain.extend(Cursor(curs, "postgres"),
-                               f'"{schema}".{audit_chain.CHAIN_TABLE}',
+            audit_chain.extend(Cursor(curs, "postgres"), f'"{schema}".',
                                f'"{schema}".{self.events_table_name}', "notification_id",
                                positions, stored_events)
         return positions

@@ -33,6 +33,8 @@ class Settings:
     kafka_session_timeout_ms: int = 10_000
     min_position_timeout: float = 5.0
     follow_interval: float = 0.5
+    audit_signing_key: str = ""
+    audit_signing_key_file: str = ""
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +60,8 @@ class Settings:
                     env.get("PARTNERLEDGER_KAFKA_SESSION_TIMEOUT_MS", "10000")),
                 min_position_timeout=float(env.get("PARTNERLEDGER_MIN_POSITION_TIMEOUT", "5")),
                 follow_interval=float(env.get("PARTNERLEDGER_FOLLOW_INTERVAL", "0.5")),
+                audit_signing_key=env.get("PARTNERLEDGER_AUDIT_SIGNING_KEY", ""),
+                audit_signing_key_file=env.get("PARTNERLEDGER_AUDIT_SIGNING_KEY_FILE", ""),
             )
         except ValueError as error:
             raise ConfigurationError(f"Invalid setting: {error}") from error

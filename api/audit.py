@@ -7,6 +7,7 @@ and the decoding error, so a tampered store can be read and shown, never crash a
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,10 +16,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from adapters.audit_chain import GENESIS, AuditChain
+from adapters.audit_chain import GENESIS, AuditChain, stream_text
+from adapters.audit_heads import TreeHead, TreeHeads, signing_key
+from adapters.audit_tree import MerkleTree
 from api.event_documents import event_document, plain
 from api.services import Services
-from domain.errors import NotFound
+from domain.errors import InvalidInput, InvalidTransition, NotFound
+from projections.money import from_minor
 
 EXPORT_FORMAT = "partnerledger-audit-export"
 HIDDEN_STATE = ("_pending_events",)
@@ -55,14 +59,25 @@ def document(svc: Services, notification: Notification) -> dict[str, Any]:
         }
 
 
-def log_page(svc: Services, after: int, limit: int) -> dict[str, Any]:
-    """The global log after a position, each event with its chain link."""
+def stored(notification: Notification) -> dict[str, Any]:
+    """The event exactly as stored (state in base64): what its leaf hash covers."""
+    return {"position": notification.id, "stream_id": stream_text(notification.originator_id),
+            "version": notification.originator_version, "topic": notification.topic,
+            "state": base64.b64encode(bytes(notification.state)).decode()}
+
+
+def log_page(svc: Services, after: int, limit: int, raw: bool = False) -> dict[str, Any]:
+    """The global log after a position, each event with its chain link (and, with `raw`,
+    the stored bytes the link covers)."""
     notifications = svc.app.recorder.select_notifications(after + 1, limit)
     links = AuditChain(svc.db).links(after, limit) if notifications else {}
     items = []
     for notification in notifications:
         leaf, chain = links.get(notification.id, (None, None))
-        items.append({**document(svc, notification), "leaf": leaf, "chain": chain})
+        item = {**document(svc, notification), "leaf": leaf, "chain": chain}
+        if raw:
+            item["stored"] = stored(notification)
+        items.append(item)
     return {"items": items, "next_after": items[-1]["position"] if items else None,
             "position": svc.app.position()}
 
@@ -133,7 +148,7 @@ def export_lines(svc: Services, first: int, last: int | None,
         limit = batch if last is None else min(batch, last - after)
         if limit <= 0:
             break
-        page = log_page(svc, after, limit)
+        page = log_page(svc, after, limit, raw=True)
         if not page["items"]:
             break
         for item in page["items"]:
@@ -143,7 +158,14 @@ def export_lines(svc: Services, first: int, last: int | None,
             count += 1
             head, head_position = item["chain"], item["position"]
         after = page["items"][-1]["position"]
-    yield {"head": {"position": head_position, "chain": head, "events": count}}
+    closing: dict[str, Any] = {"head": {"position": head_position, "chain": head,
+                                        "events": count}}
+    key = signing_key(svc.settings)
+    tree = MerkleTree(svc.db)
+    size = tree.index_of(head_position) if count else None
+    if key is not None and first == 1 and size is not None:
+        closing["tree_head"] = TreeHeads(svc.db).sign(key, svc.app.clock(), size + 1).to_json()
+    yield closing
 
 
 def write_export(svc: Services, out: IO[str], first: int = 1, last: int | None = None) -> int:
@@ -154,3 +176,76 @@ def write_export(svc: Services, out: IO[str], first: int = 1, last: int | None =
         if "head" in line:
             events = int(line["head"]["events"])
     return events
+
+
+def tree_head_for(svc: Services, tree_size: int | None) -> TreeHead:
+    """A signed head of the given size (the newest recorded one without a size), signing
+    one if a key is configured and none is recorded."""
+    heads = TreeHeads(svc.db)
+    head = heads.latest() if tree_size is None else heads.find(tree_size)
+    if head is None:
+        key = signing_key(svc.settings)
+        if key is None:
+            raise InvalidTransition("No tree head is recorded and no signing key is "
+                                    "configured: run `partnerledger audit digest` first.")
+        head = heads.sign(key, svc.app.clock(), tree_size)
+    return head
+
+
+def inclusion_proof(svc: Services, position: int, tree_size: int | None) -> dict[str, Any]:
+    """The audit path of the event at a log position in a tree of `tree_size` events."""
+    tree = MerkleTree(svc.db)
+    size = tree.size() if tree_size is None else tree_size
+    index = tree.index_of(position)
+    if index is None:
+        raise NotFound(f"No chained event at position {position}.")
+    if size > tree.size() or index >= size:
+        raise InvalidInput({"tree_size": [f"Must lie between {index + 1} and {tree.size()} "
+                                          "for this position."]})
+    found = tree.leaf(index)
+    assert found is not None
+    return {"position": position, "leaf_index": index, "tree_size": size,
+            "leaf_hash": found[1].hex(),
+            "audit_path": [h.hex() for h in tree.inclusion(index, size)],
+            "root": tree.root(size).hex()}
+
+
+def consistency_proof(svc: Services, first: int, second: int) -> dict[str, Any]:
+    """The proof that the log of `first` events is a prefix of the log of `second`."""
+    tree = MerkleTree(svc.db)
+    size = tree.size()
+    if not 1 <= first <= second <= size:
+        raise InvalidInput({"second": [f"Need 1 <= first <= second <= {size}."]})
+    return {"first": first, "second": second, "first_root": tree.root(first).hex(),
+            "second_root": tree.root(second).hex(),
+            "proof": [h.hex() for h in tree.consistency(first, second)]}
+
+
+def statement_proof_lines(svc: Services, partner_id: UUID) -> Iterator[dict[str, Any]]:
+    """A partner's statement, each line with its event and the inclusion proof against a
+    signed head; only hashes of anyone else's events appear in the proofs."""
+    head = tree_head_for(svc, None)
+    tree = MerkleTree(svc.db)
+    with svc.db.transaction(commit=False) as cursor:
+        cursor.execute("SELECT seq, entry_id, kind, amount, currency, occurred_at, "
+                       "source_type, source_id FROM statement WHERE partner_id = ? "
+                       "ORDER BY seq", (str(partner_id),))
+        rows = cursor.fetchall()
+    indexes = [tree.index_of(int(row["seq"])) for row in rows]
+    covered = [row for row, index in zip(rows, indexes, strict=True)
+               if index is not None and index < head.tree_size]
+    yield {"format": "partnerledger-statement-proofs", "version": 1,
+           "partner_id": str(partner_id), "tree_head": head.to_json(),
+           "lines": len(covered), "not_yet_covered": len(rows) - len(covered)}
+    for row in covered:
+        position = int(row["seq"])
+        event = svc.app.recorder.select_notifications(position, 1)[0]
+        proof = inclusion_proof(svc, position, head.tree_size)
+        yield {"entry": {"entry_id": row["entry_id"], "kind": row["kind"],
+                         "partner_id": str(partner_id),
+                         "amount": from_minor(int(row["amount"]), row["currency"]).to_json(),
+                         "occurred_at": row["occurred_at"],
+                         "source": {"type": row["source_type"], "id": row["source_id"]}},
+               "event": stored(event),
+               "proof": {k: proof[k] for k in ("leaf_index", "tree_size", "leaf_hash",
+                                                "audit_path")}}

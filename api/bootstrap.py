@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from adapters import kafka
 from adapters.application import PartnerProgram
 from adapters.audit_chain import AuditChain
+from adapters.audit_heads import TreeHeads
 from adapters.clock import Clock, utc_now
 from adapters.idempotency import IdempotencyStore
 from adapters.inbox import Inbox
@@ -54,6 +55,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         inbox.setup()
         projections.setup()
         AuditChain(db).setup()
+        TreeHeads(db).setup()
     try:
         projections.catch_up()
     except Exception:

@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 
 from adapters.audit_chain import AuditChain
+from adapters.audit_heads import TreeHeads, new_key_hex, public_of_seed, signing_key
 from api import audit as audit_reads
 from api import bootstrap
 
 
 @click.group()
 def audit() -> None:
-    """Tamper evidence: verify the log's hash chain, export the log with it."""
+    """Tamper evidence: the hash chain, the Merkle tree's signed heads, exports."""
 
 
 @audit.command("verify")
@@ -57,3 +58,44 @@ def audit_export(out: Path, first: int, last: int | None) -> None:
     finally:
         svc.close()
     click.echo(f"exported {events} events to {out}")
+
+
+@audit.command("keygen")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def audit_keygen(out: Path) -> None:
+    """Writes a new Ed25519 signing key (hex seed, mode 600); prints its public key."""
+    if out.exists():
+        raise click.ClickException(f"{out} exists; not overwriting a signing key")
+    seed = new_key_hex()
+    out.touch(mode=0o600)
+    out.write_text(seed + "\n")
+    click.echo(f"public key: {public_of_seed(seed)}")
+    click.echo(f"set PARTNERLEDGER_AUDIT_SIGNING_KEY_FILE={out} to sign tree heads with it")
+
+
+@audit.command("digest")
+def audit_digest() -> None:
+    """Signs and records the head of the log's Merkle tree (size, root, time); prints it."""
+    svc = bootstrap.services_from_env()
+    try:
+        key = signing_key(svc.settings)
+        if key is None:
+            raise click.ClickException(
+                "no signing key: set PARTNERLEDGER_AUDIT_SIGNING_KEY_FILE (see audit keygen)")
+        head = TreeHeads(svc.db).sign(key, svc.app.clock())
+    finally:
+        svc.close()
+    click.echo(json.dumps(head.to_json(), sort_keys=True))
+
+
+@audit.command("heads")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True)
+def audit_heads(limit: int) -> None:
+    """Recorded tree heads, largest first, one JSON object a line."""
+    svc = bootstrap.services_from_env()
+    try:
+        heads = TreeHeads(svc.db).recent(limit)
+    finally:
+        svc.close()
+    for head in heads:
+        click.echo(json.dumps(head.to_json(), sort_keys=True))

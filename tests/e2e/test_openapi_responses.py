@@ -8,7 +8,10 @@ import re
 from typing import Any
 
 import jsonschema
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from adapters.audit_heads import TreeHeads
+from adapters.clock import utc_now
 from tests.e2e.helpers import NOW, Api, at, usd
 
 # Members a documented object may leave out, by schema name: everything else is required.
@@ -197,9 +200,13 @@ def test_every_route_answers_as_documented(api: Api) -> None:
         doc.get(path, token=None)
     for path in ("/audit/log?after=3&limit=5", f"/audit/streams/{earner}/events?limit=2",
                  f"/audit/streams/{earner}/state?version=2", f"/audit/streams/{earner}/state",
-                 "/audit/verify"):
+                 "/audit/verify", "/audit/proofs/inclusion?position=3",
+                 "/audit/proofs/consistency?first=2&second=5", "/audit/heads"):
         doc.get(path, token=api.auditor)
         doc.get(path, token=partner_token)  # 403
+    doc.get(f"/partners/{earner}/statement/proofs", token=partner_token)  # 409: no head yet
+    TreeHeads(api.services.db).sign(Ed25519PrivateKey.generate(), utc_now())
+    doc.get(f"/partners/{earner}/statement/proofs", token=partner_token)
 
     operations = {(method, path) for path, ops in doc.spec["paths"].items()
                   for method in ops if method in {"get", "post", "put", "patch", "delete"}}

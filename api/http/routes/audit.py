@@ -1,20 +1,31 @@
-"""Audit: the log with its hash chain, any stream's events and past state, verification.
+"""Audit: the log with its hash chain, any stream's events and past state, verification,
+Merkle proofs and signed tree heads.
 
-Auditor and internal keys only; a partner key gets a 403.
+Auditor and internal keys only (a partner key gets a 403), except a partner's own statement
+with its proofs.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from adapters.audit_chain import AuditChain
+from adapters.audit_heads import TreeHeads
 from api import audit
-from api.http.auth import allow
+from api.http.auth import allow, check_partner_access
 from api.http.commanding import services
 from api.http.schemas.audit import (
+    ConsistencyQuerySchema,
+    ConsistencySchema,
+    HeadsQuerySchema,
+    HeadsSchema,
+    InclusionQuerySchema,
+    InclusionSchema,
     LogQuerySchema,
     LogSchema,
     StateQuerySchema,
@@ -61,3 +72,47 @@ def verify() -> dict[str, Any]:
     """Recomputes the hash chain over the whole log; `ok` false names the first position
     altered, removed, reordered or added behind the application's back."""
     return AuditChain(services().db).verify().to_json()
+
+
+@blp.route("/audit/proofs/inclusion", methods=["GET"])
+@blp.arguments(InclusionQuerySchema, location="query")
+@blp.response(200, InclusionSchema)
+@allow("internal", "auditor")
+def inclusion(query: dict[str, Any]) -> dict[str, Any]:
+    """The audit path of the event at `position` in the tree of `tree_size` events."""
+    return audit.inclusion_proof(services(), query["position"], query["tree_size"])
+
+
+@blp.route("/audit/proofs/consistency", methods=["GET"])
+@blp.arguments(ConsistencyQuerySchema, location="query")
+@blp.response(200, ConsistencySchema)
+@allow("internal", "auditor")
+def consistency(query: dict[str, Any]) -> dict[str, Any]:
+    """The proof that the log's first `first` events are the start of its first `second`."""
+    return audit.consistency_proof(services(), query["first"], query["second"])
+
+
+@blp.route("/audit/heads", methods=["GET"])
+@blp.arguments(HeadsQuerySchema, location="query")
+@blp.response(200, HeadsSchema)
+@allow("internal", "auditor")
+def heads(query: dict[str, Any]) -> dict[str, Any]:
+    """Signed tree heads recorded by `partnerledger audit digest`, largest first."""
+    return {"items": [h.to_json() for h in TreeHeads(services().db).recent(query["limit"])]}
+
+
+@blp.route("/partners/<uuid:partner_id>/statement/proofs", methods=["GET"])
+@blp.doc(responses={"200": {
+    "description": "JSON lines: a header with the signed tree head, then each statement line "
+                   "with its stored event and inclusion proof (tools/verify_export.py checks it).",
+    "content": {"application/jsonl": {"schema": {"type": "string"}}}}})
+@allow("internal", "auditor", "partner")
+def statement_proofs(partner_id: UUID) -> Response:
+    """A partner's statement that the partner can check alone against a signed tree head
+    (409 when no head is recorded and no signing key is configured)."""
+    check_partner_access(partner_id)
+    lines = audit.statement_proof_lines(services(), partner_id)
+    body = "".join(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n"
+                   for line in lines)
+    # JSON lines, not one JSON document: a finished response, passed through as it is
+    return Response(body, mimetype="application/jsonl")

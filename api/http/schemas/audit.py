@@ -92,3 +92,57 @@ class VerificationSchema(Schema):
     head_position = fields.Integer(required=True)
     head = fields.String(required=True)
     first_bad = fields.Nested(FindingSchema, required=True, allow_none=True)
+
+
+class InclusionQuerySchema(InputSchema):
+    position = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_CURSOR))
+    tree_size = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_CURSOR),
+                               metadata={"description": "Default: the whole log now."})
+
+
+class ConsistencyQuerySchema(InputSchema):
+    first = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_CURSOR))
+    second = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_CURSOR))
+
+
+class HeadsQuerySchema(InputSchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=500))
+
+
+HEX = {"pattern": "^[0-9a-f]{64}$"}
+
+
+class InclusionSchema(Schema):
+    """RFC 9162 inclusion proof of one event."""
+
+    position = fields.Integer(required=True)
+    leaf_index = fields.Integer(required=True)
+    tree_size = fields.Integer(required=True)
+    leaf_hash = fields.String(required=True, metadata=HEX)
+    audit_path = fields.List(fields.String(metadata=HEX), required=True)
+    root = fields.String(required=True, metadata=HEX)
+
+
+class ConsistencySchema(Schema):
+    """RFC 9162 consistency proof between two tree sizes."""
+
+    first = fields.Integer(required=True)
+    second = fields.Integer(required=True)
+    first_root = fields.String(required=True, metadata=HEX)
+    second_root = fields.String(required=True, metadata=HEX)
+    proof = fields.List(fields.String(metadata=HEX), required=True)
+
+
+class TreeHeadSchema(Schema):
+    """A signed tree head; the Ed25519 signature covers the lines
+    'partnerledger-tree-head', size, root and signed_at, each ended by a newline."""
+
+    tree_size = fields.Integer(required=True)
+    root = fields.String(required=True, metadata=HEX)
+    signed_at = fields.String(required=True)
+    public_key = fields.String(required=True, metadata=HEX)
+    signature = fields.String(required=True, metadata={"pattern": "^[0-9a-f]{128}$"})
+
+
+class HeadsSchema(Schema):
+    items = fields.List(fields.Nested(TreeHeadSchema), required=True)

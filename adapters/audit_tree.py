@@ -1,0 +1,170 @@
+"""A Merkle tree over the log (RFC 6962 / RFC 9162 hashing), kept beside the hash chain.
+
+Leaf i is the i-th chained event's leaf hash (`audit_chain.leaf`, index `idx`). Every
+perfect, aligned subtree above the leaves is stored once in `audit_nodes` as it completes,
+so any root, inclusion proof or consistency proof needs only O(log n) stored hashes, fetched
+in two queries. Node hash: SHA-256(0x01 || left || right).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+from adapters.sql import Cursor, Database
+
+NODES_TABLE = "audit_nodes"
+NODES_COLUMNS = "(level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL, " \
+                "PRIMARY KEY (level, idx))"
+Key = tuple[int, int]  # (level, index at that level); level 0 are the leaves
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def frontier(size: int) -> list[Key]:
+    """The perfect subtrees a tree of `size` leaves ends with: the left siblings any
+    later leaf may need."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length())
+            if size >> level & 1]
+
+
+def fetch(cursor: Cursor, chain_table: str, nodes_table: str, keys: set[Key]) -> dict[Key, bytes]:
+    """Stored hashes for the given keys (leaves from the chain table)."""
+    found: dict[Key, bytes] = {}
+    leaves = sorted(idx for level, idx in keys if level == 0)
+    for start in range(0, len(leaves), 500):
+        chunk = leaves[start:start + 500]
+        cursor.execute(f"SELECT idx, leaf FROM {chain_table} "  # noqa: S608
+                       f"WHERE idx IN ({','.join('?' * len(chunk))})", chunk)
+        found.update({(0, int(r["idx"])): bytes.fromhex(r["leaf"]) for r in cursor.fetchall()})
+    nodes = sorted(key for key in keys if key[0] > 0)
+    for start in range(0, len(nodes), 250):
+        pairs = nodes[start:start + 250]
+        cursor.execute(f"SELECT level, idx, hash FROM {nodes_table} WHERE "  # noqa: S608
+                       + " OR ".join("(level = ? AND idx = ?)" for _ in pairs),
+                       [value for key in pairs for value in key])
+        found.update({(int(r["level"]), int(r["idx"])): bytes.fromhex(r["hash"])
+                      for r in cursor.fetchall()})
+    return found
+
+
+def append(cursor: Cursor, chain_table: str, nodes_table: str, start: int,
+           leaves: Sequence[bytes]) -> None:
+    """Stores the subtrees that leaves `start`, `start + 1`, ... complete."""
+    known = fetch(cursor, chain_table, nodes_table, set(frontier(start)))
+    rows: list[tuple[int, int, str]] = []
+    for offset, leaf in enumerate(leaves):
+        level, idx = 0, start + offset
+        known[(0, idx)] = leaf
+        while idx & 1:
+            parent = node_hash(known[(level, idx - 1)], known[(level, idx)])
+            level, idx = level + 1, idx >> 1
+            known[(level, idx)] = parent
+            rows.append((level, idx, parent.hex()))
+    # derived from the leaves alone: a row left by an earlier, discarded chain is replaced
+    cursor.executemany(f"INSERT INTO {nodes_table} (level, idx, hash) VALUES (?, ?, ?) "  # noqa: S608
+                       "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash", rows)
+
+
+class Hashes:
+    """Subtree hashes computed from stored ones; used twice: once to learn which stored
+    hashes a computation needs (all answers zero), once with them fetched."""
+
+    def __init__(self, stored: dict[Key, bytes] | None = None) -> None:
+        self.stored = stored
+        self.wanted: set[Key] = set()
+
+    def mth(self, a: int, b: int) -> bytes:
+        """MTH(D[a:b])."""
+        n = b - a
+        if n & (n - 1) == 0 and a % n == 0:
+            key = (n.bit_length() - 1, a // n)
+            if self.stored is None:
+                self.wanted.add(key)
+                return bytes(32)
+            return self.stored[key]
+        k = split(n)
+        return node_hash(self.mth(a, a + k), self.mth(a + k, b))
+
+    def path(self, m: int, a: int, b: int) -> list[bytes]:
+        """RFC 6962 PATH(m, D[a:b]) for the leaf at absolute index m."""
+        if b - a == 1:
+            return []
+        k = split(b - a)
+        if m < a + k:
+            return [*self.path(m, a, a + k), self.mth(a + k, b)]
+        return [*self.path(m, a + k, b), self.mth(a, a + k)]
+
+    def subproof(self, m: int, a: int, b: int, whole: bool) -> list[bytes]:
+        """RFC 6962 SUBPROOF(m, D[a:b], b)."""
+        n = b - a
+        if m == n:
+            return [] if whole else [self.mth(a, b)]
+        k = split(n)
+        if m <= k:
+            return [*self.subproof(m, a, a + k, whole), self.mth(a + k, b)]
+        return [*self.subproof(m - k, a + k, b, False), self.mth(a, a + k)]
+
+
+class MerkleTree:
+    """Roots and proofs over the stored tree."""
+
+    def __init__(self, db: Database, chain_table: str = "audit_chain") -> None:
+        self.db = db
+        self.chain_table = chain_table
+
+    def size(self) -> int:
+        """How many leaves the tree has."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT MAX(idx) AS top FROM {self.chain_table}")  # noqa: S608
+            row = cursor.fetchone()
+        return 0 if row is None or row["top"] is None else int(row["top"]) + 1
+
+    def _run(self, compute: Callable[[Hashes], list[bytes]]) -> list[bytes]:
+        probe = Hashes()
+        compute(probe)
+        with self.db.transaction(commit=False) as cursor:
+            stored = fetch(cursor, self.chain_table, NODES_TABLE, probe.wanted)
+        return compute(Hashes(stored))
+
+    def root(self, size: int) -> bytes:
+        """MTH of the first `size` leaves (SHA-256 of nothing for an empty tree)."""
+        if size == 0:
+            return hashlib.sha256(b"").digest()
+        return self._run(lambda h: [h.mth(0, size)])[0]
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        """The audit path of leaf `index` in the tree of `size` leaves."""
+        if not 0 <= index < size:
+            raise ValueError(f"no leaf {index} in a tree of {size}")
+        return self._run(lambda h: h.path(index, 0, size))
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        """The proof that the tree of `first` leaves is a prefix of the one of `second`."""
+        if not 0 < first <= second:
+            raise ValueError(f"no consistency proof from {first} to {second} leaves")
+        return self._run(lambda h: h.subproof(first, 0, second, True))
+
+    def index_of(self, position: int) -> int | None:
+        """The leaf index of a log position, None when nothing is chained there."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT idx FROM {self.chain_table} WHERE position = ?",  # noqa: S608
+                           (position,))
+            row = cursor.fetchone()
+        return None if row is None else int(row["idx"])
+
+    def leaf(self, index: int) -> tuple[int, bytes] | None:
+        """(position, leaf hash) of a leaf index."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT position, leaf FROM {self.chain_table} "  # noqa: S608
+                           "WHERE idx = ?", (index,))
+            row = cursor.fetchone()
+        return None if row is None else (int(row["position"]), bytes.fromhex(row["leaf"]))
