@@ -29,7 +29,7 @@ import sys
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 # --- RFC 6962 hashing -------------------------------------------------------------------
 
@@ -315,9 +315,10 @@ def check_statement(path: str, key: str | None) -> str:
               f"entry {entry.get('entry_id')}: the amount differs from the recorded event")
         if entry["kind"] == "payout":
             payouts[str(entry["entry_id"])] = abs(Decimal(shown["amount"]))
-        owner = uuid_in(state.get("partner_id")) or str(UUID(event["stream_id"]))
-        check(owner == str(UUID(entry["partner_id"])) or
-              str(UUID(event["stream_id"])) == str(UUID(entry["partner_id"])),
+        partner = str(UUID(entry["partner_id"]))
+        account = str(uuid5(NAMESPACE_URL, f"partnerledger:account:{partner}"))
+        owner = uuid_in(state.get("partner_id"))
+        check(owner == partner or (owner is None and str(UUID(event["stream_id"])) == account),
               f"entry {entry.get('entry_id')}: belongs to another partner")
         count += 1
     return f"statement: {count} lines, each included in the tree of {size} events"

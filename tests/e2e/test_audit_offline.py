@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from adapters.audit_tree import MerkleTree
 from api import audit
 from api.demo import DEMO_PARTNER_ID, load_demo
 from api.services import Services
+from domain import commands as c
 from tools.verify_export import merkle_root
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +36,12 @@ def books(services: Services) -> Iterator[Services]:
     """The demo's books, with a signing key configured."""
     services.settings = dataclasses.replace(services.settings, audit_signing_key=SEED)
     assert load_demo(services.app)
+    run = services.app.execute(c.RunPayouts(None, uuid.uuid4(), None, (DEMO_PARTNER_ID,)))
+    assert run.aggregate is not None
+    payouts = [p["id"] for p in vars(run.aggregate)["payouts"]
+               if p["partner_id"] == DEMO_PARTNER_ID]
+    assert payouts
+    services.app.execute(c.FailPayout(None, payouts[0], "bounced"))
     services.projections.catch_up()
     yield services
 
@@ -86,10 +94,13 @@ def test_a_partner_checks_its_statement_alone_and_forgeries_fail(books: Services
                                                                   tmp_path: Path) -> None:
     lines = statement(books)
     assert lines[0]["lines"] == len(lines) - 1 >= 3
+    assert {line["entry"]["kind"] for line in lines[1:]} >= {"accrual", "payout",
+                                                             "payout_failed"}
     # nothing of other partners: only hashes in the proofs, only this partner's events
+    account = str(uuid.uuid5(uuid.NAMESPACE_URL, f"partnerledger:account:{DEMO_PARTNER_ID}"))
     for line in lines[1:]:
         state = base64.b64decode(line["event"]["state"]).decode()
-        assert str(DEMO_PARTNER_ID).replace("-", "") in state
+        assert line["event"]["stream_id"] == account or DEMO_PARTNER_ID.hex in state
     good = verify("statement", write(tmp_path / "good.jsonl", lines))
     assert good.returncode == 0, good.stderr
 
