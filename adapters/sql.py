@@ -117,6 +117,17 @@ class SideWrite:
         cursor.execute(self.statement, self.params)
 
 
+@dataclass(frozen=True)
+class ManyWrite(SideWrite):
+    """One statement over many rows, in the same transaction as a batch of events."""
+
+    rows: tuple[tuple[Any, ...], ...] = ()
+
+    def apply(self, cursor: Cursor) -> None:
+        """Runs it once for every row."""
+        cursor.executemany(self.statement, self.rows)
+
+
 class Database:
     """Transactions on the event store's database, with the project's own tables in it."""
 
@@ -265,4 +276,4 @@ def set_search_path(cursor: Cursor, schema: str) -> None:
     cursor.execute(f'SET LOCAL search_path TO "{schema}"')
 
 
-__all__ = ["Cursor", "Database", "IntegrityError", "OperationalError", "SideWrite"]
+__all__ = ["Cursor", "Database", "IntegrityError", "ManyWrite", "OperationalError", "SideWrite"]

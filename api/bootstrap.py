@@ -21,6 +21,7 @@ from adapters.clock import Clock, utc_now
 from adapters.idempotency import IdempotencyStore
 from adapters.inbox import Inbox
 from adapters.keys import KeyStore
+from adapters.provenance import Provenance
 from adapters.settings import Settings
 from adapters.sql import setup_lock
 from api.kafka.ingest import Ingestor
@@ -56,6 +57,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         projections.setup()
         AuditChain(db).setup()
         TreeHeads(db).setup()
+        Provenance(db).setup()
     try:
         projections.catch_up()
     except Exception:

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from api.http import auth, errors, limits
+from api.http import auth, errors, limits, request_ids
 from api.http.metrics import Metrics
 from api.http.routes import (
     audit,
@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
     metrics = Metrics()
     app.extensions["partnerledger_metrics"] = metrics
     metrics.init_app(app)
+    request_ids.init_app(app)
     auth.init_app(app)
     limits.init_app(app)
 

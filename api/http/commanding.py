@@ -16,8 +16,10 @@ from eventsourcing.persistence import IntegrityError
 from flask import Response, current_app, jsonify, request
 
 from adapters.idempotency import StoredResponse, request_hash
+from adapters.provenance import Provenance
 from api.http.auth import principal
 from api.http.errors import ApiProblem
+from api.http.request_ids import request_id
 from api.services import Services
 from domain.commands import Command
 from domain.errors import PartnerLedgerError
@@ -71,11 +73,18 @@ def run_command(
         if stored is not None:
             return _replay(stored, fingerprint)
 
+    source = {"via": "http", "request_id": request_id(), "key_id": caller,
+              "method": request.method, "path": request.path}
+
     def record(outcome: Any) -> list[Any]:
-        if key is None or outcome.error is not None:
+        if outcome.error is not None:
             return []
-        response = StoredResponse(fingerprint, status, present(outcome.aggregate), outcome.events)
-        return [svc.idempotency.record(caller, key, response, svc.app.clock())]
+        writes: list[Any] = Provenance.record(Provenance.rows(outcome.events, source))
+        if key is not None:
+            response = StoredResponse(fingerprint, status, present(outcome.aggregate),
+                                      outcome.events)
+            writes.append(svc.idempotency.record(caller, key, response, svc.app.clock()))
+        return writes
 
     try:
         outcome = svc.app.execute(command, side_writes=record)

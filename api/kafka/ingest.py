@@ -41,6 +41,7 @@ from kafka.errors import (
 
 from adapters.application import BatchResult
 from adapters.inbox import DeadLetter, InboxMoved
+from adapters.provenance import Provenance
 from adapters.sql import SideWrite
 from api.kafka.partitions import AssignedPartitions
 from api.kafka.records import Received, publish_dead_letters, receive
@@ -263,9 +264,14 @@ class Ingestor(AssignedPartitions):
         def batch_writes(result: BatchResult) -> list[SideWrite]:
             letters = list(dead)
             message_rows = list(rows)
+            provenance: list[tuple[str, int, str, str]] = []
             for item, outcome in zip(owners, result.outcomes, strict=True):
                 message = item.message
                 assert message is not None
+                if outcome.events:
+                    provenance += Provenance.rows(outcome.events, {
+                        "via": "kafka", "topic": item.tp.topic, "partition": item.tp.partition,
+                        "offset": item.offset, "message_id": message.message_id})
                 state = "applied"
                 if outcome.error is not None:
                     state = "dead-lettered"
@@ -277,7 +283,8 @@ class Ingestor(AssignedPartitions):
             recorded_dead[:] = letters
             return [*self.inbox.move_offsets(self.topic, moves, now),
                     self.inbox.record_messages(message_rows, now),
-                    self.inbox.record_dead_letters(letters, now)]
+                    self.inbox.record_dead_letters(letters, now),
+                    *Provenance.record(provenance)]
 
         result = app.execute_batch(commands, batch_writes=batch_writes)
         for tp_partition, (_, new) in moves.items():

@@ -192,6 +192,23 @@ def test_duplicates_and_replays_change_nothing(svc: Services, broker: Broker) ->
     assert figures(svc, scenario.partner_ids, at(10_000)) == before
     # refusals are dead-lettered once, not once per delivery
     assert read_topic(broker, svc.settings.dlq_topic) == dead_before
+    # every event the worker wrote names the message that asked for it
+    with svc.db.transaction(commit=False) as cursor:
+        cursor.execute("SELECT p.source AS source, m.message_id AS message_id, "
+                       "m.partition_no AS partition_no, m.message_offset AS message_offset "
+                       "FROM provenance p JOIN inbound_messages m ON m.message_id = "
+                       "json_extract(p.source, '$.message_id')" if svc.db.dialect == "sqlite"
+                       else "SELECT p.source AS source, m.message_id AS message_id, "
+                       "m.partition_no AS partition_no, m.message_offset AS message_offset "
+                       "FROM provenance p JOIN inbound_messages m ON m.message_id = "
+                       "(p.source::json ->> 'message_id')")
+        rows = cursor.fetchall()
+    assert len(rows) == events
+    for row in rows:
+        source = json.loads(row["source"])
+        assert source["via"] == "kafka" and source["topic"] == svc.settings.inbound_topic
+        assert (source["partition"], source["offset"]) == (row["partition_no"],
+                                                          row["message_offset"])
 
 
 def test_bad_messages_go_to_the_dead_letter_topic_and_the_partition_moves_on(

@@ -17,11 +17,14 @@ from flask_smorest import Blueprint
 from adapters.audit_chain import AuditChain
 from adapters.audit_heads import TreeHeads
 from api import audit
-from api.http.auth import allow, check_partner_access
+from api.http.auth import allow, check_partner_access, principal
 from api.http.commanding import services
+from api.http.presenters.explain import explain as explain_line
 from api.http.schemas.audit import (
     ConsistencyQuerySchema,
     ConsistencySchema,
+    ExplainQuerySchema,
+    ExplainSchema,
     HeadsQuerySchema,
     HeadsSchema,
     InclusionQuerySchema,
@@ -116,3 +119,16 @@ def statement_proofs(partner_id: UUID) -> Response:
                    for line in lines)
     # JSON lines, not one JSON document: a finished response, passed through as it is
     return Response(body, mimetype="application/jsonl")
+
+
+@blp.route("/partners/<uuid:partner_id>/statement/<string(maxlength=200):entry_id>/explain",
+           methods=["GET"])
+@blp.arguments(ExplainQuerySchema, location="query")
+@blp.response(200, ExplainSchema)
+@allow("internal", "auditor", "partner")
+def explain(query: dict[str, Any], partner_id: UUID, entry_id: str) -> dict[str, Any]:
+    """Why a statement line is what it is: its events, rule, plan version and tier, inputs,
+    arithmetic with rounding, and the request or Kafka message that asked for it."""
+    check_partner_access(partner_id)
+    return explain_line(services(), partner_id, entry_id, query["kind"],
+                        everything=principal().role != "partner")

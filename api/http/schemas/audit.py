@@ -146,3 +146,43 @@ class TreeHeadSchema(Schema):
 
 class HeadsSchema(Schema):
     items = fields.List(fields.Nested(TreeHeadSchema), required=True)
+
+
+class ExplainQuerySchema(InputSchema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(
+        ["accrual", "reversal", "payout", "payout_failed", "adjustment"]),
+        metadata={"description": "Which line, where a payout and its failure share an id."})
+
+
+class PlanUsedSchema(Schema):
+    id = fields.String(required=True, allow_none=True)
+    version = fields.Integer(required=True, allow_none=True)
+    tier = fields.String(required=True, allow_none=True)
+
+
+class ArithmeticSchema(Schema):
+    formula = fields.String(required=True)
+    exact = fields.String(required=True)
+    rounding = fields.String(required=True)
+    result = fields.String(required=True)
+    recorded = fields.String(required=True)
+    agrees = fields.Boolean(required=True)
+
+
+class ExplainSchema(Schema):
+    """One statement line: the events that made it, the rule, inputs, arithmetic, source."""
+
+    partner_id = fields.String(required=True)
+    entry = fields.Dict(required=True, keys=fields.String(), values=fields.Raw(
+        metadata={"description": "The statement line, as GET .../statement lists it."}))
+    event = fields.Nested(EventDocumentSchema, required=True)
+    events = fields.List(fields.Nested(EventDocumentSchema), required=True)
+    rule = fields.String(required=True)
+    plan = fields.Nested(PlanUsedSchema, required=True)
+    inputs = fields.Dict(required=True, keys=fields.String(), values=fields.Raw(
+        metadata={"description": "The inputs the event recorded."}))
+    arithmetic = fields.Nested(ArithmeticSchema, required=True, allow_none=True)
+    source = fields.Dict(required=True, allow_none=True, keys=fields.String(),
+                         values=fields.Raw(metadata={
+                             "description": "http: request_id, key_id, method, path; kafka: "
+                                            "topic, partition, offset, message_id."}))
