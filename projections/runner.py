@@ -143,7 +143,9 @@ class ReadModelRunner:
                 time.sleep(0.1 * (attempt + 1))
         return True
 
-    def _lock_position(self, cursor: Cursor) -> int:
+    def lock_position(self, cursor: Cursor) -> int:
+        """Takes the position row's lock for the rest of `cursor`'s transaction (other
+        runners wait) and returns the position."""
         # Writing first takes the row lock before anything is read, on both stores.
         cursor.execute(
             "UPDATE projection_positions SET position = position WHERE name = ?", (self.name,)
@@ -199,7 +201,7 @@ class ReadModelRunner:
 
     def _apply_in_one(self, start: int, events: Sequence[tuple[int, object]]) -> None:
         with self.db.transaction() as cursor:
-            done = self._lock_position(cursor)
+            done = self.lock_position(cursor)
             if done + 1 < start:
                 # The position went back (a rebuild) after this batch was read: reading
                 # again from the locked position is the only way not to skip events.
@@ -247,7 +249,7 @@ class ReadModelRunner:
         """
         try:
             with self._lock, self.db.transaction() as cursor:
-                self._lock_position(cursor)
+                self.lock_position(cursor)
                 self.projection.reset(cursor)
                 done = 0
                 while True:

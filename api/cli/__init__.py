@@ -6,8 +6,6 @@ import dataclasses
 import getpass
 import json
 import logging
-import signal
-import threading
 from uuid import UUID, uuid4
 
 import click
@@ -16,13 +14,14 @@ from adapters.clock import utc_now
 from adapters.settings import Settings
 from api import bootstrap
 from api.cli import audit as audit_commands
+from api.cli import projections as projection_commands
+from api.cli.signals import stop_on_signals
 from api.deal_expiry import expire_lapsed_deals
 from api.demo import load_demo, start_demo
 from api.kafka import ingest_offsets
 from api.kafka.messages import SCHEMA_VERSION, BadMessage, decode
 from api.operator_errors import OperatorErrors
 from domain.partners import Partner
-from projections.runner import ProjectionFailed
 
 
 @click.group(cls=OperatorErrors)
@@ -99,75 +98,6 @@ def serve(host: str, port: int | None, workers: int, threads: int, demo: bool) -
 
 
 @main.group()
-def projections() -> None:
-    """Read models."""
-
-
-@projections.command("run")
-@click.option("--interval", type=float, default=0.2, show_default=True)
-@click.option("--batch-size", type=int, default=1000, show_default=True)
-@click.option("--once", is_flag=True, help="Catch up and exit.")
-def projections_run(interval: float, batch_size: int, once: bool) -> None:
-    """Keeps every projection caught up until SIGTERM or SIGINT."""
-    svc = bootstrap.services_from_env()
-    for runner in svc.projections.runners:
-        runner.batch_size = batch_size
-    stop = _stop_on_signals()
-    try:
-        while True:
-            try:
-                position = svc.projections.catch_up()
-            except ProjectionFailed:
-                # logged where it stopped; the others were caught up, and it is retried
-                position = svc.projections.position()
-                if once:
-                    raise
-            if once or stop.wait(interval):
-                break
-        click.echo(f"projections at position {position}")
-    finally:
-        svc.close()
-
-
-@projections.command("rebuild")
-@click.argument("name", required=False)
-def projections_rebuild(name: str | None) -> None:
-    """Empties read models and replays the whole log into them."""
-    svc = bootstrap.services_from_env()
-    try:
-        runners = [svc.projections.get(name)] if name else svc.projections.runners
-        for runner in runners:
-            click.echo(f"{runner.name}: rebuilt to position {runner.rebuild()}")
-    except KeyError:
-        raise click.ClickException(f"no projection named {name}") from None
-    finally:
-        svc.close()
-
-
-@projections.command("status")
-def projections_status() -> None:
-    """Each projection's position and lag behind the store."""
-    svc = bootstrap.services_from_env()
-    try:
-        store = svc.app.position()
-        click.echo(f"store: {store}")
-        failing = False
-        for runner in svc.projections.runners:
-            position = runner.position()
-            line = f"{runner.name}: {position} (lag {store - position})"
-            failure = runner.recorded_failure()
-            if failure is not None:
-                failing = True
-                line += (f"  FAILING at position {failure.position} ({failure.event_type}) "
-                         f"since {failure.failed_at}: {failure.error}")
-            click.echo(line)
-        if failing:
-            raise SystemExit(1)
-    finally:
-        svc.close()
-
-
-@main.group()
 def deals() -> None:
     """Deal registrations."""
 
@@ -182,14 +112,6 @@ def deals_expire(batch_size: int) -> None:
     finally:
         svc.close()
     click.echo(f"expired {expired} deal(s)")
-
-
-def _stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT: the current batch finishes, then the loop ends."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return stop
 
 
 @main.group(invoke_without_command=True)
@@ -207,7 +129,7 @@ def ingest(ctx: click.Context, batch_size: int | None) -> None:
     settings = Settings.from_env()
     if batch_size is not None:
         settings = dataclasses.replace(settings, ingest_batch_size=batch_size)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     svc = bootstrap.build_services(settings)
     try:
         with bootstrap.ingest_worker(svc) as worker:
@@ -270,7 +192,7 @@ def ingest_reset_offsets(partition: int, to: str, topic: str | None, reason: str
 def publish(batch_size: int) -> None:
     """Relays every stored event to the events topic until SIGTERM or SIGINT."""
     settings = Settings.from_env()
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     svc = bootstrap.build_services(settings)
     try:
         with bootstrap.event_relay(svc, batch_size) as relay:
@@ -338,3 +260,4 @@ def demo_command() -> None:
 
 
 main.add_command(audit_commands.audit)
+main.add_command(projection_commands.projections)

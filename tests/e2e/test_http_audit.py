@@ -112,3 +112,21 @@ def test_verify_names_a_tampered_position_over_http_and_the_cli(api: Api,
     assert found["first_bad"]["problem"] == "removed" and found["checked"] == 5
     tampered = cli(database_url, "audit", "verify")
     assert tampered.returncode == 1 and "position 6" in tampered.stderr
+
+
+def test_projections_rebuild_verify_from_the_command_line(api: Api, database_url: str) -> None:
+    loaded(api)
+    api.services.projections.catch_up()
+    clean = cli(database_url, "projections", "rebuild", "--verify")
+    assert clean.returncode == 0, clean.stderr
+    assert "ledger: verified at position" in clean.stdout and "events/s" not in clean.stdout
+    assert "/s, ETA" in clean.stderr  # progress with rate and ETA, on stderr
+    with api.services.db.transaction() as cursor:
+        cursor.execute("UPDATE partner_directory SET name = 'Someone Else' WHERE partner_id = ?",
+                       (str(DEMO_PARTNER_ID),))
+    found = cli(database_url, "projections", "rebuild", "partner_directory", "--verify")
+    assert found.returncode == 1
+    assert "DIFFERENT partner_directory key" in found.stdout and "column name" in found.stdout
+    fixed = cli(database_url, "projections", "rebuild", "partner_directory")
+    assert fixed.returncode == 0 and "rebuilt and swapped in" in fixed.stdout
+    assert cli(database_url, "projections", "rebuild", "--verify").returncode == 0
