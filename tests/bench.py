@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 import time
 import uuid
@@ -21,6 +22,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from adapters import audit_chain
+from adapters.audit_chain import AuditChain
+from adapters.audit_tree import MerkleTree
 from adapters.settings import Settings
 from api.bootstrap import build_services
 from api.services import Services
@@ -117,6 +121,36 @@ def projection_rebuild(svc: Services, events: int) -> tuple[float, int]:
     return rate(stored, runner.rebuild), stored
 
 
+def without_audit_upkeep(svc: Services, n: int) -> float:
+    """The batched command path with the chain and tree upkeep switched off (bench only)."""
+    real = audit_chain.extend
+    audit_chain.extend = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        return batched_commands(svc, n, 1000)
+    finally:
+        audit_chain.extend = real
+
+
+def audit_at_scale(kind: str, svc: Services) -> list[dict[str, Any]]:
+    """`audit verify` over the whole store, and proof generation at its size."""
+    chain, tree = AuditChain(svc.db), MerkleTree(svc.db)
+    size = tree.size()
+    verify_rate = rate(size, chain.verify)
+    rng = random.Random(1)
+    inclusion = timed_ms(lambda: tree.inclusion(rng.randrange(size), size), 200)
+    consistency = timed_ms(lambda: tree.consistency(rng.randrange(1, size), size), 200)
+    return [
+        {"store": kind, "figure": f"audit verify over {size:,} events", "value": verify_rate,
+         "unit": "events/s", "baseline": None, "target": "≥ 100,000/s"},
+        {"store": kind, "figure": f"inclusion proof at {size:,} events (median/max)",
+         "value": inclusion[0], "max": inclusion[1], "unit": "ms", "baseline": None,
+         "target": "< 5 ms"},
+        {"store": kind, "figure": f"consistency proof at {size:,} events (median/max)",
+         "value": consistency[0], "max": consistency[1], "unit": "ms", "baseline": None,
+         "target": "< 5 ms"},
+    ]
+
+
 def earning_partner(svc: Services, name: str) -> tuple[uuid.UUID, str]:
     """An active partner with one referred customer; returns (partner id, customer id)."""
     return referring_partner(svc.app, NOW, name)
@@ -188,6 +222,12 @@ def measure(kind: str) -> list[dict[str, Any]]:
         rows.append({"store": kind, "figure": "commands, 1,000 per transaction",
                      "value": batched, "unit": "events/s", "baseline": baseline,
                      "target": "> 20,000 events/s"})
+        bare = without_audit_upkeep(svc, COMMANDS)
+        rows.append({"store": kind, "figure": "commands, 1,000 per transaction, no audit chain",
+                     "value": bare, "unit": "events/s", "baseline": baseline, "target": None})
+        rows.append({"store": kind, "figure": "audit chain and tree upkeep, batched path",
+                     "value": 100 * (1 - batched / bare), "unit": "% of events/s",
+                     "baseline": None, "target": "< 10 %"})
         single = batched_commands(svc, max(200, COMMANDS // 20), 1)
         rows.append({"store": kind, "figure": "commands, 1 per transaction",
                      "value": single, "unit": "events/s", "baseline": baseline, "target": None})
@@ -204,11 +244,13 @@ def measure(kind: str) -> list[dict[str, Any]]:
         rows.append({"store": kind, "figure": f"projection rebuild from {stored:,} events",
                      "value": rebuild, "unit": "events/s", "baseline": None,
                      "target": "≥ 30,000/s"})
+        rows += audit_at_scale(kind, svc)
     return rows
 
 
 def show(value: float, unit: str) -> str:
-    return f"{value:,.1f} {unit}" if unit.startswith("ms") else f"{value:,.0f} {unit}"
+    precise = unit.startswith(("ms", "%"))
+    return f"{value:,.1f} {unit}" if precise else f"{value:,.0f} {unit}"
 
 
 def measured_text(row: dict[str, Any]) -> str:
