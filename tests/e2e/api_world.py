@@ -73,7 +73,7 @@ class Owner:
                 "payment_id": self.payment_id, "refund_id": self.refund_id,
                 "run_id": self.run_id, "payout_id": self.payout_id,
                 "agreement_id": self.agreement_id, "quarter": "2025-Q1",
-                "stream_id": self.partner_id}
+                "stream_id": self.partner_id, "entry_id": self.payout_id}
 
     def secrets(self) -> set[str]:
         """Every id of this partner's records: none may reach another partner's key."""

@@ -103,7 +103,9 @@ def explain(svc: Services, partner_id: UUID, entry_id: str, kind: str | None,
         events = sorted((audit.document(svc, n) for n in others if n is not None),
                         key=lambda e: int(e["position"]))
         if not everything:
-            events = [e for e in events if belongs_to(e, partner_id, row["source_id"])]
+            # a deal or referral is the partner's own; a payout run or a payment is not
+            own_source = row["source_id"] if row["source_type"] in ("deal", "referral") else None
+            events = [e for e in events if belongs_to(e, partner_id, own_source)]
     data = event["data"]
     inputs = {k: v for k, v in data.items()
               if k in ("basis", "base_rate", "tier", "tier_bonus", "rate", "plan_id",
