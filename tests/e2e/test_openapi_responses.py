@@ -185,6 +185,10 @@ def test_every_route_answers_as_documented(api: Api) -> None:
             doc.get(path)
     earner = ids["earner"]
     paged = doc.get(f"/partners/{earner}/statement?limit=2")
+    line = paged["items"][0]["entry_id"]
+    doc.get(f"/partners/{earner}/statement/{line}/explain")
+    doc.get(f"/partners/{earner}/statement/{line}/explain", token=partner_token)
+    doc.get(f"/partners/{earner}/statement/no-such-line/explain")  # 404
     assert paged["next_cursor"] is not None
     doc.get(f"/partners/{earner}/balances?as_of={at(250).replace('+', '%2B')}")
     for path in ("/partners", "/partners?status=active&limit=1", f"/plans/{ids['plan']}",
