@@ -100,9 +100,11 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
         previous = link(previous, leaf)
         rows.append((position, start + len(rows), leaf.hex(), previous.hex()))
         leaves.append(leaf)
+    nodes_table = f"{prefix}{audit_tree.NODES_TABLE}"
+    nodes = audit_tree.new_nodes(cursor, table, start, leaves, nodes_table)  # reads first
     cursor.executemany(f"INSERT INTO {table} (position, idx, leaf, chain) "  # noqa: S608
                        "VALUES (?, ?, ?, ?)", rows)
-    audit_tree.append(cursor, table, f"{prefix}{audit_tree.NODES_TABLE}", start, leaves)
+    audit_tree.store_nodes(cursor, nodes_table, nodes)
 
 
 @dataclass(frozen=True)

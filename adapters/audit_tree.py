@@ -56,9 +56,12 @@ def fetch(cursor: Cursor, chain_table: str, nodes_table: str, keys: set[Key]) ->
     return found
 
 
-def append(cursor: Cursor, chain_table: str, nodes_table: str, start: int,
-           leaves: Sequence[bytes]) -> None:
-    """Stores the subtrees that leaves `start`, `start + 1`, ... complete."""
+def new_nodes(cursor: Cursor, chain_table: str, start: int,
+              leaves: Sequence[bytes], nodes_table: str) -> list[tuple[int, int, str]]:
+    """The subtrees that leaves `start`, `start + 1`, ... complete, as rows to store. It only
+    reads, so a caller reads before it writes: on PostgreSQL the recorder's cursor is in
+    pipeline mode, where a read after a batch of writes on the same cursor can be handed the
+    writes' status instead of its rows."""
     known = fetch(cursor, chain_table, nodes_table, set(frontier(start)))
     rows: list[tuple[int, int, str]] = []
     for offset, leaf in enumerate(leaves):
@@ -69,7 +72,12 @@ def append(cursor: Cursor, chain_table: str, nodes_table: str, start: int,
             level, idx = level + 1, idx >> 1
             known[(level, idx)] = parent
             rows.append((level, idx, parent.hex()))
-    # derived from the leaves alone: a row left by an earlier, discarded chain is replaced
+    return rows
+
+
+def store_nodes(cursor: Cursor, nodes_table: str, rows: Sequence[tuple[int, int, str]]) -> None:
+    """Writes subtree rows; derived from the leaves alone, so a row left by an earlier,
+    discarded chain is replaced."""
     cursor.executemany(f"INSERT INTO {nodes_table} (level, idx, hash) VALUES (?, ?, ?) "  # noqa: S608
                        "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash", rows)
 
