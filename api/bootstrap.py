@@ -31,6 +31,7 @@ from projections.catch_up import ReadModels
 from projections.commissions import Commissions
 from projections.ledger import LedgerReadModel
 from projections.partner_directory import PartnerDirectory
+from projections.program import ProgramActivity
 from projections.runner import ReadModelRunner
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
             ReadModelRunner(app, db, PartnerDirectory()),
             ReadModelRunner(app, db, Commissions()),
             ReadModelRunner(app, db, LedgerReadModel()),
+            ReadModelRunner(app, db, ProgramActivity()),
         ])
         inbox = Inbox(db, settings.consumer_group)
         keys.setup()

@@ -293,7 +293,6 @@ class StandingFigures:
     deals: dict[str, int]
     referrals: dict[str, int]
     active_customers: int
-    rank: int | None
 
 
 def standing_figures(cursor: Cursor, partner_id: str, now: datetime) -> StandingFigures:
@@ -317,14 +316,6 @@ def standing_figures(cursor: Cursor, partner_id: str, now: datetime) -> Standing
         (partner_id, iso(now - timedelta(days=ACTIVE_CUSTOMER_DAYS))),
     )
     active = cursor.fetchone()
-    rank = None
-    if row is not None:
-        cursor.execute(
-            "SELECT COUNT(*) AS n FROM standings WHERE currency = ? AND revenue_total > ?",
-            (row["currency"], row["revenue_total"]),
-        )
-        ahead = cursor.fetchone()
-        rank = 1 + int(ahead["n"]) if ahead is not None else 1
     return StandingFigures(
         currency=row["currency"] if row else None,
         revenue_total=int(row["revenue_total"]) if row else 0,
@@ -335,5 +326,4 @@ def standing_figures(cursor: Cursor, partner_id: str, now: datetime) -> Standing
         deals=deals,
         referrals=referrals,
         active_customers=int(active["n"]) if active is not None else 0,
-        rank=rank,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.sql import Cursor
+from adapters.sql import Cursor, Row
 from domain.accounts import PartnerAccount
 from projections.commissions import Page, page_of
 from projections.money import to_minor
@@ -220,7 +220,7 @@ SELECT
 """
 
 
-def _named(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+def named(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
     """`:name` placeholders as positional `?` with their values in order."""
     params: list[Any] = []
 
@@ -251,25 +251,29 @@ def balances(cursor: Cursor, partner_id: str, as_of: datetime,
     currencies = [str(row["currency"]) for row in cursor.fetchall()]
     if not currencies:
         return []
-    statement, params = _named(BALANCE_SQL, {"partner": partner_id, "as_of": iso(as_of),
+    statement, params = named(BALANCE_SQL, {"partner": partner_id, "as_of": iso(as_of),
                                              "known_at": iso(known_at)})
     cursor.execute(statement, params)
-    row = cursor.fetchone()
+    return [balances_of(currencies[0], cursor.fetchone())]
+
+
+def balances_of(currency: str, row: Row | None) -> MinorBalances:
+    """The balances in the answer of `BALANCE_SQL` (or its program-wide form)."""
     assert row is not None
     f = {key: int(row[key]) for key in (
         "earned", "reversed", "in_payout", "paid", "active_accruals", "active_reversals",
         "pending_gross", "pending_rev")}
     open_gross = f["earned"] - f["active_accruals"]  # accruals in no live payout
     open_reversals = f["reversed"] - f["active_reversals"]  # reversals no live payout netted
-    return [MinorBalances(
-        currency=currencies[0],
+    return MinorBalances(
+        currency=currency,
         earned=f["earned"],
         reversed=f["reversed"],
         pending=f["pending_gross"] - f["pending_rev"],
         available=(open_gross - f["pending_gross"]) - (open_reversals - f["pending_rev"]),
         in_payout=f["in_payout"],
         paid=f["paid"],
-    )]
+    )
 
 
 def statement_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> Page:

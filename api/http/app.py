@@ -19,6 +19,7 @@ from api.http.routes import (
     partners,
     payouts,
     plans,
+    program,
     referrals,
     royalties,
     standing,
@@ -85,7 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
 
     api = PartnerLedgerApi(app)
     for blueprint in (ops.blp, plans.blp, partners.blp, deals.blp, referrals.blp, billing.blp,
-                      standing.blp, payouts.blp, royalties.blp, audit.blp):
+                      standing.blp, payouts.blp, royalties.blp, program.blp, audit.blp):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     return app

@@ -202,6 +202,11 @@ def test_every_route_answers_as_documented(api: Api) -> None:
             doc.get(path, token=partner_token)
     for path in ("/healthz", "/readyz", "/metrics"):
         doc.get(path, token=None)
+    for path in ("/leaderboard", "/leaderboard?period=all&limit=1", "/program/summary",
+                 f"/program/summary?period={at(150)[:7]}", "/leaderboard?period=1969"):
+        doc.get(path)
+    doc.get("/leaderboard", token=partner_token)
+    doc.get("/program/summary", token=partner_token)  # 403
     for path in ("/audit/log?after=3&limit=5", f"/audit/streams/{earner}/events?limit=2",
                  f"/audit/streams/{earner}/state?version=2", f"/audit/streams/{earner}/state",
                  "/audit/verify", "/audit/proofs/inclusion?position=3",

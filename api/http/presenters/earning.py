@@ -130,9 +130,9 @@ def ratio(part: int, whole: int) -> str:
 
 
 def standing_json(partner_id: UUID, partner: Row, figures: Any,
-                  currency: str | None) -> dict[str, Any]:
+                  currency: str | None, rank: int | None) -> dict[str, Any]:
     """A partner's standing from its directory row and figures; money in `currency`, or null
-    while the partner has none."""
+    while the partner has none; `rank` its all-time place on the leaderboard."""
     deals = figures.deals
     decided = deals["won"] + deals["lost"] + deals["expired"]
     referrals = figures.referrals
@@ -154,5 +154,5 @@ def standing_json(partner_id: UUID, partner: Row, figures: Any,
         "referrals": {**referrals, "conversion_rate": ratio(referrals["converted"], counted)},
         "active_customers": figures.active_customers,
         "points": figures.points,
-        "rank": figures.rank,
+        "rank": rank,
     }

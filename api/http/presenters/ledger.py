@@ -66,14 +66,16 @@ def balances_json(partner_id: UUID, as_of: datetime, known_at: datetime,
         "partner_id": str(partner_id),
         "as_of": as_of.isoformat(),
         "known_at": known_at.isoformat(),
-        "balances": [
-            {"currency": b.currency, **{
-                name: decimal_text(from_minor(getattr(b, name), b.currency).amount)
-                for name in BUCKETS
-            }}
-            for b in figures
-        ],
+        "balances": [buckets_json(b, b.currency) for b in figures],
     }
+
+
+def buckets_json(figures: Any, currency: str) -> dict[str, Any]:
+    """One currency's buckets, from minor units to decimal strings."""
+    return {"currency": currency, **{
+        name: decimal_text(from_minor(getattr(figures, name), currency).amount)
+        for name in BUCKETS
+    }}
 
 
 def statement_entry_json(row: Row) -> dict[str, Any]:

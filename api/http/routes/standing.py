@@ -18,6 +18,7 @@ from api.schemas.earning import RedemptionSchema
 from domain.plans import Plan
 from projections.commissions import standing_figures
 from projections.partner_directory import find_partner
+from projections.program import ALL_TIME, ranked_row
 
 blp = Blueprint("standing", __name__, description="Standing and loyalty points")
 
@@ -27,7 +28,8 @@ blp = Blueprint("standing", __name__, description="Standing and loyalty points")
 @blp.response(200, StandingSchema)
 @allow("internal", "auditor", "partner")
 def standing(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
-    """Status, tier, sourced revenue, deal and referral figures, customers, points, rank."""
+    """Status, tier, sourced revenue, deal and referral figures, customers, points, and rank
+    (its all-time place on `GET /leaderboard`)."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
     svc = services()
@@ -38,10 +40,12 @@ def standing(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
         if partner is None:
             raise ApiProblem(404, "not-found", f"No partner with id {partner_id}.")
         figures = standing_figures(cursor, str(partner_id), now)
+        ranked = ranked_row(cursor, ALL_TIME, str(partner_id))
     currency = figures.currency
     if currency is None and partner["plan_id"]:
         currency = svc.app.get_aggregate(Plan, UUID(partner["plan_id"])).currency
-    return {**standing_json(partner_id, partner, figures, currency), "position": position}
+    rank = int(ranked[1]["rank"]) if ranked is not None else None
+    return {**standing_json(partner_id, partner, figures, currency, rank), "position": position}
 
 
 @blp.route("/partners/<uuid:partner_id>/points/redemptions", methods=["POST"])
