@@ -25,6 +25,7 @@ class Settings:
     inbound_topic: str = "partner.inbound"
     dlq_topic: str = "partner.inbound.dlq"
     events_topic: str = "partner.events"
+    heads_topic: str = "partner.audit.heads"
     consumer_group: str = "partnerledger-ingest"
     topic_partitions: int = 6
     ingest_batch_size: int = 1000
@@ -50,6 +51,7 @@ class Settings:
                 inbound_topic=env.get("PARTNERLEDGER_INBOUND_TOPIC", "partner.inbound"),
                 dlq_topic=env.get("PARTNERLEDGER_DLQ_TOPIC", "partner.inbound.dlq"),
                 events_topic=env.get("PARTNERLEDGER_EVENTS_TOPIC", "partner.events"),
+                heads_topic=env.get("PARTNERLEDGER_HEADS_TOPIC", "partner.audit.heads"),
                 consumer_group=env.get("PARTNERLEDGER_CONSUMER_GROUP", "partnerledger-ingest"),
                 topic_partitions=int(env.get("PARTNERLEDGER_TOPIC_PARTITIONS", "6")),
                 ingest_batch_size=int(env.get("PARTNERLEDGER_INGEST_BATCH_SIZE", "1000")),

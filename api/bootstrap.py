@@ -6,6 +6,7 @@ their own clock, settings or Kafka clients instead.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -140,6 +141,22 @@ def offsets_probe(settings: Settings) -> Iterator[KafkaConsumer]:
             yield probe
         finally:
             probe.close()
+
+
+def publish_head(settings: Settings, head: dict[str, Any]) -> tuple[int, int]:
+    """Publishes a signed tree head to the heads topic (one partition, so in signing order),
+    keyed by its public key; answers its partition and offset once every replica has it."""
+    with kafka_quiet():
+        kafka.ensure_topics(settings, {settings.heads_topic: 1})
+        producer = kafka.producer(settings, "partnerledger-audit-heads",
+                                  bootstrap_timeout_ms=kafka.BOOTSTRAP_TIMEOUT_MS)
+        try:
+            sent = producer.send(settings.heads_topic, key=str(head["public_key"]).encode(),
+                                 value=json.dumps(head, sort_keys=True).encode())
+            metadata = sent.get(timeout=30)
+        finally:
+            producer.close(timeout=10)
+    return int(metadata.partition), int(metadata.offset)
 
 
 @contextmanager

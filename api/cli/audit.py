@@ -12,6 +12,7 @@ from adapters.audit_chain import AuditChain
 from adapters.audit_heads import TreeHeads, new_key_hex, public_of_seed, signing_key
 from api import audit as audit_reads
 from api import bootstrap
+from api.operator_errors import operator_message
 
 
 @click.group()
@@ -74,8 +75,11 @@ def audit_keygen(out: Path) -> None:
 
 
 @audit.command("digest")
-def audit_digest() -> None:
-    """Signs and records the head of the log's Merkle tree (size, root, time); prints it."""
+@click.option("--publish", is_flag=True,
+              help="Also publish the head to the heads topic (PARTNERLEDGER_HEADS_TOPIC).")
+def audit_digest(publish: bool) -> None:
+    """Signs and records the head of the log's Merkle tree (size, root, time); prints it, and
+    with --publish sends it to Kafka, where partners and auditors can keep every head."""
     svc = bootstrap.services_from_env()
     try:
         key = signing_key(svc.settings)
@@ -86,6 +90,15 @@ def audit_digest() -> None:
     finally:
         svc.close()
     click.echo(json.dumps(head.to_json(), sort_keys=True))
+    if publish:
+        try:
+            partition, offset = bootstrap.publish_head(svc.settings, head.to_json())
+        except Exception as error:
+            # the head is recorded either way; publishing it again sends the same record
+            raise click.ClickException(
+                f"the head of size {head.tree_size} is recorded but was not published: "
+                f"{operator_message(error) or error}") from error
+        click.echo(f"published to {svc.settings.heads_topic}:{partition}:{offset}", err=True)
 
 
 @audit.command("heads")
