@@ -143,7 +143,7 @@ def check_exactly_once(svc: Services, program: Program, setup_events: int) -> No
 def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
     svc: Services, settings: Settings, broker: Broker, tmp_path: Path
 ) -> None:
-    program = Program(partners=8, payments=6000, seed=len(settings.database_url))
+    program = Program(partners=8, payments=3000, seed=len(settings.database_url))
     log = tmp_path / "ingest.log"
     worker = start_worker(settings, log)
     produce_setup(svc, broker, program)
@@ -153,7 +153,7 @@ def test_a_worker_killed_at_random_points_applies_everything_exactly_once(
 
     # the payments go out a chunk at a time, so a fast worker always has work left to be
     # killed in: a chunk more whenever it has caught up
-    chunks = [program.payments[i:i + 1000] for i in range(0, len(program.payments), 1000)]
+    chunks = [program.payments[i:i + 500] for i in range(0, len(program.payments), 500)]
     for chunk in chunks[:2]:
         produce(broker, settings.inbound_topic, chunk)
     chunks = chunks[2:]
