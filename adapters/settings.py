@@ -125,3 +125,12 @@ def store_env(database_url: str) -> dict[str, str]:
         "PARTNERLEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, "
         f"got {database_url!r}"
     )
+
+
+def redacted_url(database_url: str) -> str:
+    """The URL without its password."""
+    url = urlsplit(database_url)
+    if url.password is None:
+        return database_url
+    netloc = url.netloc.replace(f":{url.password}@", ":***@")
+    return url._replace(netloc=netloc).geturl()

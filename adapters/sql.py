@@ -162,6 +162,20 @@ class Database:
             for statement in statements:
                 cursor.execute(statement)
 
+    def add_missing_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Adds columns a table made by an older version lacks (name -> SQL type)."""
+        with self.transaction() as cursor:
+            if self.dialect == "sqlite":
+                cursor.execute(f"PRAGMA table_info({table})")
+                present = {str(row["name"]) for row in cursor.fetchall()}
+            else:
+                cursor.execute("SELECT column_name FROM information_schema.columns "
+                               "WHERE table_schema = ? AND table_name = ?", (self.schema, table))
+                present = {str(row["column_name"]) for row in cursor.fetchall()}
+            for name, kind in columns.items():
+                if name not in present:
+                    cursor.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
     def select_streams(self, originator_ids: Sequence[UUID],
                        version: int | None = None) -> list[StoredEvent]:
         """Every stored event (or only the one at `version`) of many aggregates in one

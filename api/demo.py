@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,6 +12,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from adapters.application import PartnerProgram
 from adapters.clock import utc_now
+from adapters.settings import DEFAULT_DATABASE_URL, redacted_url
 from api.services import Services
 from domain import commands as c
 from domain.money import Money
@@ -79,19 +82,54 @@ def load_demo(app: PartnerProgram) -> bool:
     return True
 
 
+def tokens_file(database_url: str) -> Path:
+    """Where `serve --demo` keeps the demo tokens of a store: var/demo-tokens.env for the
+    default store, a file named after the database URL for any other, so two servers on two
+    stores never overwrite each other's tokens."""
+    if database_url == DEFAULT_DATABASE_URL:
+        return Path("var/demo-tokens.env")
+    return Path(f"var/demo-tokens-{hashlib.sha256(database_url.encode()).hexdigest()[:12]}.env")
+
+
+def saved_tokens(svc: Services, path: Path) -> tuple[str, str] | None:
+    """The internal and partner tokens saved at `path`, if both still work on this store."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    found = dict(re.findall(r"^export (INTERNAL_TOKEN|PARTNER_TOKEN)=(\S+)$", text, re.M))
+    internal, partner = found.get("INTERNAL_TOKEN"), found.get("PARTNER_TOKEN")
+    if internal is None or partner is None:
+        return None
+    as_internal = svc.keys.authenticate(internal)
+    as_partner = svc.keys.authenticate(partner)
+    if (as_internal is None or as_internal.role != "internal" or as_partner is None
+            or as_partner.partner_id != DEMO_PARTNER_ID):
+        return None
+    return internal, partner
+
+
 def start_demo(svc: Services, url: str, echo: Callable[[str], None]) -> None:
-    """Loads the demo into an empty store, then makes an internal and a partner token, says
-    them and writes them to var/demo-tokens.env for the operator's shell."""
+    """Loads the demo into an empty store, then says an internal and a partner token: the
+    ones saved for this store when they still work, else new ones, saved for the operator's
+    shell."""
     if load_demo(svc.app):
         svc.projections.catch_up()
         echo("Loaded the demo program (plan 'Standard 2026', three partners).")
-    _, internal = svc.keys.create("internal", None, utc_now())
-    _, partner = svc.keys.create("partner", DEMO_PARTNER_ID, utc_now())
+    path = tokens_file(svc.settings.database_url)
+    tokens = saved_tokens(svc, path)
+    if tokens is None:
+        _, internal = svc.keys.create("internal", None, utc_now())
+        _, partner = svc.keys.create("partner", DEMO_PARTNER_ID, utc_now())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".tmp")
+        scratch.touch(mode=0o600)
+        scratch.write_text(f"# demo tokens of {redacted_url(svc.settings.database_url)}\n"
+                           f"export INTERNAL_TOKEN={internal}\nexport PARTNER_TOKEN={partner}\n")
+        scratch.replace(path)
+    else:
+        internal, partner = tokens
     echo(f"\n  internal token: {internal}\n  partner token:  {partner}"
          f"  (partner {DEMO_PARTNER_ID})\n")
-    tokens = Path("var/demo-tokens.env")
-    tokens.parent.mkdir(parents=True, exist_ok=True)
-    tokens.write_text(f"export INTERNAL_TOKEN={internal}\nexport PARTNER_TOKEN={partner}\n")
-    tokens.chmod(0o600)
-    echo(f"  the same tokens, for your shell: source {tokens}")
+    echo(f"  the same tokens, for your shell: source {path}")
     echo(f"  try: curl -H 'Authorization: Bearer {internal}' {url}/partners\n")

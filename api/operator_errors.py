@@ -6,29 +6,19 @@ import logging
 import os
 import sqlite3
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 import psycopg
 from eventsourcing.persistence import PersistenceError
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
-from adapters.settings import DEFAULT_DATABASE_URL, ConfigurationError, Settings
+from adapters.settings import DEFAULT_DATABASE_URL, ConfigurationError, Settings, redacted_url
 from domain.errors import PartnerLedgerError
 
 # the command line's own logger: what it logs reads as coming from `partnerledger`
 log = logging.getLogger("partnerledger")
 
 STORE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
-
-
-def _redacted(database_url: str) -> str:
-    """The URL without its password."""
-    url = urlsplit(database_url)
-    if url.password is None:
-        return database_url
-    netloc = url.netloc.replace(f":{url.password}@", ":***@")
-    return url._replace(netloc=netloc).geturl()
 
 
 def operator_message(error: Exception) -> str | None:
@@ -41,7 +31,7 @@ def operator_message(error: Exception) -> str | None:
         message = error.detail
     elif isinstance(error, STORE_ERRORS):
         url = env.get("PARTNERLEDGER_DATABASE_URL", DEFAULT_DATABASE_URL)
-        message = f"cannot use the database {_redacted(url)}: {error}"
+        message = f"cannot use the database {redacted_url(url)}: {error}"
     elif isinstance(error, KafkaConnectionError | KafkaTimeoutError):
         message = f"no Kafka broker reachable at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)"
     elif isinstance(error, KafkaError):

@@ -6,7 +6,7 @@ import dataclasses
 import getpass
 import json
 import logging
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import click
 
@@ -14,6 +14,7 @@ from adapters.clock import utc_now
 from adapters.settings import Settings
 from api import bootstrap
 from api.cli import audit as audit_commands
+from api.cli import keys as key_commands
 from api.cli import projections as projection_commands
 from api.cli.signals import stop_on_signals
 from api.deal_expiry import expire_lapsed_deals
@@ -21,7 +22,6 @@ from api.demo import load_demo, start_demo
 from api.kafka import ingest_offsets
 from api.kafka.messages import SCHEMA_VERSION, BadMessage, decode
 from api.operator_errors import OperatorErrors
-from domain.partners import Partner
 
 
 @click.group(cls=OperatorErrors)
@@ -34,43 +34,6 @@ def main(log_level: str) -> None:
     if log_level.upper() != "DEBUG":
         # kafka-python narrates every connection at INFO: keep it for debugging
         logging.getLogger("kafka").setLevel(logging.WARNING)
-
-
-@main.group()
-def keys() -> None:
-    """API keys."""
-
-
-@keys.command("create")
-@click.option("--role", type=click.Choice(["internal", "auditor", "partner"]), required=True)
-@click.option("--partner-id", type=click.UUID, default=None, help="Required for --role partner.")
-def keys_create(role: str, partner_id: UUID | None) -> None:
-    """Creates a key; the token is printed once, as the last line."""
-    svc = bootstrap.services_from_env()
-    try:
-        if partner_id is not None:
-            svc.app.get_aggregate(Partner, partner_id)
-        principal, token = svc.keys.create(role, partner_id, utc_now())
-    except Exception as error:
-        raise click.ClickException(str(getattr(error, "detail", error))) from error
-    finally:
-        svc.close()
-    click.echo(f"key_id: {principal.key_id} role: {role}" +
-               (f" partner_id: {partner_id}" if partner_id else ""))
-    click.echo(token)
-
-
-@keys.command("revoke")
-@click.argument("key_id")
-def keys_revoke(key_id: str) -> None:
-    """Revokes a key by its id."""
-    svc = bootstrap.services_from_env()
-    try:
-        if not svc.keys.revoke(key_id, utc_now()):
-            raise click.ClickException(f"no active key {key_id}")
-    finally:
-        svc.close()
-    click.echo(f"revoked {key_id}")
 
 
 @main.command()
@@ -260,4 +223,5 @@ def demo_command() -> None:
 
 
 main.add_command(audit_commands.audit)
+main.add_command(key_commands.keys)
 main.add_command(projection_commands.projections)

@@ -85,10 +85,10 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "unauthorized", "Send an API key as 'Authorization: Bearer <token>'.")
     svc = current_app.extensions["partnerledger"]
-    found = svc.keys.authenticate(token.strip())
+    found = svc.keys.authenticate(token.strip(), svc.app.clock())
     if found is None or (found.partner_id is not None
                          and partner_closed(svc.app, found.partner_id)):
-        raise ApiProblem(401, "unauthorized", "The API key is unknown or revoked.")
+        raise ApiProblem(401, "unauthorized", "The API key is unknown, revoked or expired.")
     g.principal = found
     view = current_app.view_functions.get(request.endpoint)
     roles = getattr(view, "allowed_roles", None)

@@ -14,6 +14,7 @@ import pytest
 
 from adapters.settings import Settings
 from api.bootstrap import build_services
+from api.demo import tokens_file
 from api.http.app import create_app
 from api.services import Services
 from domain import commands as c
@@ -66,7 +67,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, subpro
     else:
         process.kill()
         pytest.fail("the server did not come up")
-    tokens = (tmp_path / "var" / "demo-tokens.env").read_text()
+    tokens = (tmp_path / tokens_file(database_url)).read_text()
     internal = tokens.split("INTERNAL_TOKEN=")[1].split()[0]
     yield base, internal, process
     process.terminate()

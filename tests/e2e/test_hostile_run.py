@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from api.demo import tokens_file
 from tests.e2e.helpers import free_port
 from tests.hostile import Run, demo_tokens
 
@@ -47,10 +48,10 @@ def demo_server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]
 
 @pytest.mark.slow
 def test_a_hostile_run_leaves_the_service_ready_current_and_paying_nothing_early(
-    demo_server: tuple[str, Path],
+    demo_server: tuple[str, Path], database_url: str,
 ) -> None:
     url, directory = demo_server
-    internal, partner = demo_tokens(directory / "var" / "demo-tokens.env")
+    internal, partner = demo_tokens(directory / tokens_file(database_url))
     run = Run(url, internal, partner)
     assert run.all(), [what for ok, what in run.results if not ok]
     assert len(run.results) > 20
