@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from api.http import auth, errors, limits, request_ids
+from api.http import auth, docs, errors, limits, request_ids
 from api.http.metrics import Metrics
 from api.http.routes import (
     audit,
@@ -58,6 +58,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
+        # /docs: Swagger UI from the installed swagger-ui-bundle package, no CDN
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=docs.ASSETS_URL,
+        OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": False, "tryItOutEnabled": False},
         JSON_SORT_KEYS=False,
         FOLLOW=True,
         API_SPEC_OPTIONS={
@@ -82,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
     metrics.init_app(app)
     request_ids.init_app(app)
     auth.init_app(app)
+    docs.init_app(app)
     limits.init_app(app)
 
     api = PartnerLedgerApi(app)

@@ -1,0 +1,31 @@
+"""/docs: the OpenAPI document as a page, everything it loads served by the app itself."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.helpers import Api, problem_type
+
+
+def test_the_docs_page_loads_only_from_the_app(api: Api) -> None:
+    page = api.get("/docs", token=None)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert '"/openapi.json"' in html
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert loaded and all(url.startswith("/docs/assets/") for url in loaded), loaded
+    assert "http://" not in html and "https://" not in html  # no CDN, nothing remote
+    for url in loaded:
+        asset = api.get(url, token=None)
+        assert asset.status_code == 200, url
+        assert asset.mimetype in ("text/css", "text/javascript", "application/javascript")
+        assert len(asset.data) > 1000
+        assert "max-age=86400" in asset.headers["Cache-Control"]
+    assert api.get("/openapi.json", token=None).status_code == 200
+
+
+def test_only_the_pages_files_are_served(api: Api) -> None:
+    for name in ("index.html", "swagger-ui.js.map", "..%2F__init__.py", "x" * 65, "nothing.js"):
+        answer = api.get(f"/docs/assets/{name}", token=None)
+        assert answer.status_code == 404, name
+        assert problem_type(answer) == "not-found"
