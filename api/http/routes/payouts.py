@@ -10,6 +10,16 @@ from flask_smorest import Blueprint
 from api import builders
 from api.http.auth import allow, check_partner_access, principal
 from api.http.commanding import Answer, run_command, services, wait_for_position
+from api.http.csv_export import (
+    EXPORT_PAGE,
+    Column,
+    Fetch,
+    csv_doc,
+    csv_response,
+    field,
+    money,
+    wants_csv,
+)
 from api.http.errors import ApiProblem
 from api.http.presenters.ledger import (
     balances_json,
@@ -19,7 +29,7 @@ from api.http.presenters.ledger import (
     statement_entry_json,
 )
 from api.http.reads import decode_cursor, encode_cursor
-from api.http.schemas.common import PageQuerySchema, ReadQuerySchema
+from api.http.schemas.common import ExportQuerySchema, ReadQuerySchema
 from api.http.schemas.ledger import (
     BalanceQuerySchema,
     BalancesSchema,
@@ -35,6 +45,32 @@ from projections.ledger import balances, partners_with_accounts, payouts_page, s
 from projections.runner import ProjectionFailed
 
 blp = Blueprint("payouts", __name__, description="Payouts, balances and statements")
+
+STATEMENT_COLUMNS = (
+    field("entry_id"), field("kind"), money("amount"),
+    Column("currency", lambda item: item["amount"]["currency"]),
+    field("occurred_at"), field("recorded_at"),
+    Column("source_type", lambda item: item["source"]["type"]),
+    Column("source_id", lambda item: item["source"]["id"], text=True),
+    field("plan_version"), money("running_balance"),
+)
+PAYOUT_COLUMNS = (
+    field("id"), field("run_id"), money("amount"),
+    Column("currency", lambda item: item["amount"]["currency"]), field("status"),
+    field("started_at"), field("reference", text=True), field("reason", text=True),
+)
+
+
+def partner_pages(page: Any, present: Any, partner_id: str) -> Fetch:
+    """Fetches a partner's rows of one ledger list a page at a time, as JSON items."""
+    db = services().db
+
+    def fetch(after: int) -> tuple[list[dict[str, Any]], int | None]:
+        with db.transaction(commit=False) as cursor:
+            found = page(cursor, partner_id, after, EXPORT_PAGE)
+        return [present(row) for row in found.rows], found.next_seq
+
+    return fetch
 
 
 @blp.route("/payout-runs", methods=["POST"])
@@ -117,14 +153,19 @@ def get_payout(query: dict[str, Any], payout_id: UUID) -> dict[str, Any]:
 
 
 @blp.route("/partners/<uuid:partner_id>/payouts", methods=["GET"])
-@blp.arguments(PageQuerySchema, location="query")
+@blp.arguments(ExportQuerySchema, location="query")
 @blp.response(200, PayoutListSchema)
+@blp.doc(**csv_doc("PayoutList"))
 @allow("internal", "auditor", "partner")
-def partner_payouts(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
-    """A partner's payouts, oldest first."""
+def partner_payouts(query: dict[str, Any], partner_id: UUID) -> Any:
+    """A partner's payouts, oldest first; as CSV with `?format=csv` or `Accept: text/csv`."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
     svc = services()
+    if wants_csv(query):
+        return csv_response(f"payouts-{partner_id}.csv", PAYOUT_COLUMNS,
+                            partner_pages(payouts_page, payout_row_json, str(partner_id)),
+                            decode_cursor(query["cursor"]))
     with svc.db.transaction(commit=False) as cursor:
         position = svc.projections.get("ledger").position(cursor)
         page = payouts_page(cursor, str(partner_id), decode_cursor(query["cursor"]),
@@ -156,15 +197,21 @@ def partner_balances(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
 
 
 @blp.route("/partners/<uuid:partner_id>/statement", methods=["GET"])
-@blp.arguments(PageQuerySchema, location="query")
+@blp.arguments(ExportQuerySchema, location="query")
 @blp.response(200, StatementSchema)
+@blp.doc(**csv_doc("Statement"))
 @allow("internal", "auditor", "partner")
-def partner_statement(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
+def partner_statement(query: dict[str, Any], partner_id: UUID) -> Any:
     """Every accrual, reversal, payout and failed payout, with its source and running balance
-    (what is owed and not yet in a payout), in the order the books recorded them."""
+    (what is owed and not yet in a payout), in the order the books recorded them; as CSV with
+    `?format=csv` or `Accept: text/csv`."""
     check_partner_access(partner_id)
     wait_for_position(query["min_position"])
     svc = services()
+    if wants_csv(query):
+        return csv_response(f"statement-{partner_id}.csv", STATEMENT_COLUMNS,
+                            partner_pages(statement_page, statement_entry_json, str(partner_id)),
+                            decode_cursor(query["cursor"]))
     with svc.db.transaction(commit=False) as cursor:
         position = svc.projections.get("ledger").position(cursor)
         page = statement_page(cursor, str(partner_id), decode_cursor(query["cursor"]),

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from adapters.sql import Row
 from api.http.auth import allow, principal
 from api.http.commanding import services, wait_for_position
+from api.http.csv_export import EXPORT_PAGE, Column, csv_doc, csv_response, field, money, wants_csv
 from api.http.presenters.program import leader_row_json, summary_json
 from api.http.reads import decode_cursor, encode_cursor
 from api.http.schemas.program import (
@@ -36,6 +38,9 @@ from projections.summary import (
 blp = Blueprint("program", __name__, description="Leaderboard and program summary")
 
 TOP_PARTNERS = 5
+LEADER_COLUMNS = (field("rank"), field("partner_id"), field("name", text=True),
+                  money("sourced_revenue"), money("new_business"),
+                  Column("currency", lambda item: item["sourced_revenue"]["currency"]))
 
 
 def period_at(text: str, now: datetime) -> Period:
@@ -49,11 +54,13 @@ def period_at(text: str, now: datetime) -> Period:
 @blp.route("/leaderboard", methods=["GET"])
 @blp.arguments(LeaderboardQuerySchema, location="query")
 @blp.response(200, LeaderboardSchema)
+@blp.doc(**csv_doc("Leaderboard"))
 @allow("internal", "auditor", "partner")
-def leaderboard_view(query: dict[str, Any]) -> dict[str, Any]:
+def leaderboard_view(query: dict[str, Any]) -> Any:
     """Partners of one currency ranked by sourced revenue in the period (net of refunds, by
     `occurred_at`), ties by name. A partner key sees every place but only its own name and id,
-    and its own row in `own`; its currency is the default."""
+    and its own row in `own`; its currency is the default. As CSV with `?format=csv` or
+    `Accept: text/csv`: every place from `cursor` on."""
     wait_for_position(query["min_position"])
     svc = services()
     period = period_at(query["period"], svc.app.clock())
@@ -66,8 +73,21 @@ def leaderboard_view(query: dict[str, Any]) -> dict[str, Any]:
         own = ranked_row(cursor, period, own_id) if own_id is not None else None
         currency = query["currency"] or (own[0] if own else (known[0] if known else None))
         rows = leaderboard(cursor, period, currency, offset, limit + 1) if currency else []
-    shown = [leader_row_json(row, str(currency), hidden=own_id is not None
-                             and row["partner_id"] != own_id) for row in rows[:limit]]
+
+    def present(row: Row) -> dict[str, Any]:
+        return leader_row_json(row, str(currency), hidden=own_id is not None
+                               and row["partner_id"] != own_id)
+
+    if wants_csv(query):
+        def fetch(after: int) -> tuple[list[dict[str, Any]], int | None]:
+            with svc.db.transaction(commit=False) as cursor:
+                found = leaderboard(cursor, period, str(currency), after, EXPORT_PAGE)
+            more = len(found) == EXPORT_PAGE
+            return [present(row) for row in found], after + len(found) if more else None
+
+        return csv_response(f"leaderboard-{period.name}-{currency or 'none'}.csv",
+                            LEADER_COLUMNS, fetch if currency else lambda _: ([], None), offset)
+    shown = [present(row) for row in rows[:limit]]
     return {
         "period": period.name,
         "currency": currency,

@@ -60,3 +60,12 @@ class PageQuerySchema(ReadQuerySchema):
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.String(load_default=None)
+
+
+class ExportQuerySchema(PageQuerySchema):
+    """A list that can also be exported as CSV: every row from `cursor` on."""
+
+    format = fields.String(
+        load_default=None, validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: every row from `cursor` on as text/csv (ignores "
+                                 "`limit`); also chosen by `Accept: text/csv`."})

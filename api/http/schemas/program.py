@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.http.schemas.common import MoneyOut, PageQuerySchema, ReadQuerySchema
+from api.http.schemas.common import ExportQuerySchema, MoneyOut, ReadQuerySchema
 from api.http.schemas.earning import DealCountsOut, ReferralCountsOut
 from api.http.schemas.ledger import BucketsSchema
 
@@ -21,7 +21,7 @@ def period_field() -> fields.String:
                   "example": "2026-Q3"})
 
 
-class LeaderboardQuerySchema(PageQuerySchema):
+class LeaderboardQuerySchema(ExportQuerySchema):
     period = period_field()
     currency = fields.String(
         load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"),
