@@ -94,3 +94,10 @@ def promotion_due(
     if reached is None or tier_rank(tiers, reached.name) <= rank:
         return None
     return reached, trailing
+
+
+def next_tier(tiers: Sequence[Tier], current: str) -> Tier | None:
+    """The tier above `current` in the ladder, None at the top."""
+    rank = tier_rank(tiers, current)
+    higher = [tier for tier in tiers if tier_rank(tiers, tier.name) > rank]
+    return higher[0] if higher else None

@@ -276,9 +276,14 @@ def balances_of(currency: str, row: Row | None) -> MinorBalances:
     )
 
 
-def statement_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> Page:
-    """A partner's statement in the order the entries were recorded."""
-    return _partner_page(cursor, "statement", partner_id, after_seq, limit)
+def statement_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int,
+                   kind: str | None = None) -> Page:
+    """A partner's statement in the order the entries were recorded (lines of one kind)."""
+    if kind is None:
+        return _partner_page(cursor, "statement", partner_id, after_seq, limit)
+    cursor.execute("SELECT * FROM statement WHERE partner_id = ? AND seq > ? AND kind = ? "
+                   "ORDER BY seq LIMIT ?", (partner_id, after_seq, kind, limit + 1))
+    return page_of(cursor, limit)
 
 
 def payouts_page(cursor: Cursor, partner_id: str, after_seq: int, limit: int) -> Page:

@@ -22,7 +22,8 @@ def every_item(api: Api, path: str, token: str = "internal") -> list[dict[str, A
     items: list[dict[str, Any]] = []
     cursor = ""
     while True:
-        page = ok(api.get(f"{path}?limit=2{cursor}", token=token))
+        joiner = "&" if "?" in path else "?"
+        page = ok(api.get(f"{path}{joiner}limit=2{cursor}", token=token))
         items += page["items"]
         if page["next_cursor"] is None:
             return items
@@ -135,3 +136,13 @@ def test_the_leaderboard_as_csv(api: Api, earner: str) -> None:
 def test_an_unknown_format_is_422(api: Api, earner: str, path: str) -> None:
     answer = api.get(path.format(pid=earner) + "?format=xml")
     assert (answer.status_code, problem_type(answer)) == (422, "validation-error")
+
+
+def test_the_statement_filtered_by_kind(api: Api, earner: str) -> None:
+    everything = every_item(api, f"/partners/{earner}/statement")
+    for kind in ("accrual", "reversal", "payout", "adjustment"):
+        lines = every_item(api, f"/partners/{earner}/statement?kind={kind}")
+        assert lines == [line for line in everything if line["kind"] == kind]
+        rows = rows_of(api.get(f"/partners/{earner}/statement?kind={kind}&format=csv"))
+        assert [r["entry_id"] for r in rows] == [line["entry_id"] for line in lines]
+    assert api.get(f"/partners/{earner}/statement?kind=bonus").status_code == 422

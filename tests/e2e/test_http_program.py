@@ -163,7 +163,13 @@ def test_the_leaderboard_ranks_by_sourced_revenue_in_the_period_ties_by_name(
     for name in ("Alpha", "Bravo", "Charlie", "Delta"):
         standing = ok(api.get(f"/partners/{world.ids[name]}/standing"))
         assert standing["rank"] == {"Alpha": 1, "Bravo": 2, "Charlie": 3, "Delta": 1}[name]
-    assert ok(api.get(f"/partners/{world.ids['Echo']}/standing"))["rank"] is None
+    echo = ok(api.get(f"/partners/{world.ids['Echo']}/standing"))
+    assert echo["rank"] is None
+    assert echo["next_tier"] == {"name": "silver", "threshold": money("10000.00"),
+                                 "trailing_revenue": money("0.00")}
+    alpha = ok(api.get(f"/partners/{world.ids['Alpha']}/standing"))
+    assert alpha["next_tier"] == {"name": "silver", "threshold": money("10000.00"),
+                                  "trailing_revenue": money("2200.00")}
 
 
 def test_leaderboard_pages_walk_the_same_ranking(api: Api, world: World) -> None:

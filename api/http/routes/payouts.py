@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -36,6 +37,7 @@ from api.http.schemas.ledger import (
     PayoutListSchema,
     PayoutOutSchema,
     RunOutSchema,
+    StatementQuerySchema,
     StatementSchema,
 )
 from api.schemas.payouts import ConfirmSchema, FailSchema, RunSchema
@@ -197,7 +199,7 @@ def partner_balances(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
 
 
 @blp.route("/partners/<uuid:partner_id>/statement", methods=["GET"])
-@blp.arguments(ExportQuerySchema, location="query")
+@blp.arguments(StatementQuerySchema, location="query")
 @blp.response(200, StatementSchema)
 @blp.doc(**csv_doc("Statement"))
 @allow("internal", "auditor", "partner")
@@ -210,11 +212,12 @@ def partner_statement(query: dict[str, Any], partner_id: UUID) -> Any:
     svc = services()
     if wants_csv(query):
         return csv_response(f"statement-{partner_id}.csv", STATEMENT_COLUMNS,
-                            partner_pages(statement_page, statement_entry_json, str(partner_id)),
+                            partner_pages(partial(statement_page, kind=query["kind"]),
+                                          statement_entry_json, str(partner_id)),
                             decode_cursor(query["cursor"]))
     with svc.db.transaction(commit=False) as cursor:
         position = svc.projections.get("ledger").position(cursor)
         page = statement_page(cursor, str(partner_id), decode_cursor(query["cursor"]),
-                              query["limit"])
+                              query["limit"], query["kind"])
     return {"items": [statement_entry_json(row) for row in page.rows],
             "next_cursor": encode_cursor(page.next_seq), "position": position}

@@ -15,7 +15,11 @@ from api.http.presenters.earning import points_json, standing_json
 from api.http.schemas.common import ReadQuerySchema
 from api.http.schemas.earning import PointsOutSchema, StandingSchema
 from api.schemas.earning import RedemptionSchema
+from domain.accounts import PartnerAccount
+from domain.errors import NotFound
+from domain.money import Money
 from domain.plans import Plan
+from domain.tiers import next_tier
 from projections.commissions import standing_figures
 from projections.partner_directory import find_partner
 from projections.program import ALL_TIME, ranked_row
@@ -42,10 +46,23 @@ def standing(query: dict[str, Any], partner_id: UUID) -> dict[str, Any]:
         figures = standing_figures(cursor, str(partner_id), now)
         ranked = ranked_row(cursor, ALL_TIME, str(partner_id))
     currency = figures.currency
-    if currency is None and partner["plan_id"]:
-        currency = svc.app.get_aggregate(Plan, UUID(partner["plan_id"])).currency
+    progress = None
+    if partner["plan_id"]:
+        terms = svc.app.get_aggregate(Plan, UUID(partner["plan_id"])).version_at(now).terms
+        currency = currency or terms.currency
+        above = next_tier(terms.tiers, str(partner["tier"]))
+        if above is not None:
+            try:
+                account = svc.app.get_aggregate(PartnerAccount,
+                                                PartnerAccount.id_for(partner_id))
+                trailing = account.trailing_revenue(now)
+            except NotFound:  # no account until the first revenue, accrual or points
+                trailing = Money.zero(terms.currency)
+            progress = {"name": above.name, "threshold": above.threshold.to_json(),
+                        "trailing_revenue": trailing.to_json()}
     rank = int(ranked[1]["rank"]) if ranked is not None else None
-    return {**standing_json(partner_id, partner, figures, currency, rank), "position": position}
+    return {**standing_json(partner_id, partner, figures, currency, rank),
+            "next_tier": progress, "position": position}
 
 
 @blp.route("/partners/<uuid:partner_id>/points/redemptions", methods=["POST"])

@@ -145,6 +145,12 @@ class ReferralCountsOut(Schema):
     conversion_rate = fields.String(required=True, metadata={"example": "0.2500"})
 
 
+class NextTierOut(Schema):
+    name = fields.String(required=True)
+    threshold = fields.Nested(MoneyOut, required=True)
+    trailing_revenue = fields.Nested(MoneyOut, required=True)
+
+
 class StandingSchema(Schema):
     partner_id = fields.String(required=True)
     status = fields.String(required=True)
@@ -156,4 +162,7 @@ class StandingSchema(Schema):
     active_customers = fields.Integer(required=True)
     points = fields.Integer(required=True)
     rank = fields.Integer(required=True, allow_none=True)
+    next_tier = fields.Nested(NextTierOut, required=True, allow_none=True, metadata={
+        "description": "The tier above, its threshold and the partner's sourced revenue over "
+                       "the trailing 365 days it is judged on; null at the top or off a plan."})
     position = fields.Integer(required=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from api.http.schemas.common import MoneyOut, ReadQuerySchema
+from api.http.schemas.common import ExportQuerySchema, MoneyOut, ReadQuerySchema
 from api.schemas.common import moment_field
 
 PAYOUT_STATUSES = ["in_payout", "paid", "failed"]
@@ -106,3 +106,8 @@ class StatementSchema(Schema):
 class BalanceQuerySchema(ReadQuerySchema):
     as_of = moment_field("Business time of the balances; defaults to now.")
     known_at = moment_field("Show the books as recorded at this time; defaults to now.")
+
+
+class StatementQuerySchema(ExportQuerySchema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(ENTRY_KINDS),
+                         metadata={"description": "Only lines of this kind."})
