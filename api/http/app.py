@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from api.http import auth, docs, errors, limits, request_ids
+from api.http import auth, docs, errors, limits, pages, request_ids
 from api.http.metrics import Metrics
 from api.http.routes import (
     audit,
@@ -87,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
     request_ids.init_app(app)
     auth.init_app(app)
     docs.init_app(app)
+    pages.init_app(app)
     limits.init_app(app)
 
     api = PartnerLedgerApi(app)

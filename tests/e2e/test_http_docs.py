@@ -29,3 +29,24 @@ def test_only_the_pages_files_are_served(api: Api) -> None:
         answer = api.get(f"/docs/assets/{name}", token=None)
         assert answer.status_code == 404, name
         assert problem_type(answer) == "not-found"
+
+
+def test_the_portal_page_runs_only_its_own_files(api: Api) -> None:
+    page = api.get("/portal", token=None)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    html = page.get_data(as_text=True)
+    assert "<script>" not in html and "https://" not in html and "http://" not in html
+    loaded = [url for url in re.findall(r'(?:src|href)="([^"#]+)"', html)
+              if not url.startswith("data:")]
+    assert sorted(loaded) == ["/portal/assets/portal.css", "/portal/assets/portal.js"]
+    for url in loaded:
+        asset = api.get(url, token=None)
+        assert asset.status_code == 200
+        assert asset.headers["X-Content-Type-Options"] == "nosniff"
+    script = api.get("/portal/assets/portal.js", token=None).get_data(as_text=True)
+    assert "innerHTML" not in script  # API text is inserted as text only
+    for name in ("portal.html", "../pages.py", "x.js"):
+        assert api.get(f"/portal/assets/{name}", token=None).status_code == 404
