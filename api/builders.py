@@ -81,6 +81,13 @@ def terminate_partner(body: Body, at: datetime | None, partner_id: UUID) -> c.Te
     return c.TerminatePartner(at, partner_id, body["reason"])
 
 
+def change_partner_details(body: Body, at: datetime | None,
+                           partner_id: UUID) -> c.ChangePartnerDetails:
+    """A correction of the name, company or country the body gives."""
+    return c.ChangePartnerDetails(at, partner_id, body.get("name"), body.get("company"),
+                                  body.get("country"))
+
+
 # deals ---------------------------------------------------------------------------------
 
 

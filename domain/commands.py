@@ -75,6 +75,14 @@ class TerminatePartner(Command):
 
 
 @dataclass(frozen=True)
+class ChangePartnerDetails(Command):
+    partner_id: UUID
+    name: str | None = None
+    company: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
 class RegisterDeal(Command):
     id: UUID
     partner_id: UUID

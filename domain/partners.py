@@ -23,6 +23,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "terminate": (frozenset({"active", "suspended"}), "terminated"),
 }
 
+# What PATCH /partners/{id} may correct.
+EDITABLE = ("name", "company", "country")
+
 # An email may apply again only once its earlier application is over.
 CLOSED_STATES = frozenset({"rejected", "terminated"})
 
@@ -91,6 +94,26 @@ class Partner(Aggregate):
         """Ends the partnership for good."""
         self.check_transition("terminate")
         self._terminated(reason, occurred_at)
+
+    def change_details(self, changes: dict[str, str | None], occurred_at: datetime) -> bool:
+        """Corrects the name, company or country; False when nothing differs (no event).
+        A closed partner's record stays as it was closed."""
+        changed: dict[str, str] = {k: v for k, v in changes.items()
+                   if k in EDITABLE and v is not None and getattr(self, k) != v}
+        if not changed:
+            return False
+        if self.is_closed:
+            raise InvalidTransition(f"A partner that is {self.status} cannot be edited.",
+                                    current_status=self.status)
+        self._details_changed(changed, {k: getattr(self, k) for k in changed}, occurred_at)
+        return True
+
+    @event("DetailsChanged")
+    def _details_changed(self, changes: dict[str, str], previous: dict[str, str],
+                         occurred_at: datetime) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.updated_at = occurred_at
 
     @property
     def is_active(self) -> bool:

@@ -77,6 +77,17 @@ class PartnerDirectory(ReadModel):
     def reactivated(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "active", None)
 
+    @on(Partner.DetailsChanged)  # type: ignore[attr-defined]
+    def details_changed(self, event: Any, position: int, cursor: Cursor) -> None:
+        changes = {k: str(v) for k, v in dict(event.changes).items()
+                   if k in ("name", "company", "country")}
+        for name, value in changes.items():
+            cursor.execute(
+                f"UPDATE partner_directory SET {name} = ? WHERE partner_id = ?",  # noqa: S608
+                (value, str(event.originator_id)))
+        cursor.execute("UPDATE partner_directory SET updated_at = ?, version = version + 1 "
+                       "WHERE partner_id = ?", (iso(event.occurred_at), str(event.originator_id)))
+
     @on(Partner.TierPromoted)  # type: ignore[attr-defined]
     def tier_promoted(self, event: Any, position: int, cursor: Cursor) -> None:
         cursor.execute(

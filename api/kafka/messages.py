@@ -32,7 +32,7 @@ from api.schemas.earning import (
     RefundSchema,
     RegisterDealSchema,
 )
-from api.schemas.partners import ApplySchema, ApproveSchema, ReasonSchema
+from api.schemas.partners import ApplySchema, ApproveSchema, DetailsSchema, ReasonSchema
 from api.schemas.payouts import ConfirmSchema, FailSchema, RunSchema
 from api.schemas.plans import CreatePlanSchema, RevisePlanSchema
 from api.schemas.royalties import AgreementSchema, ReportSchema
@@ -105,6 +105,9 @@ TYPES: dict[str, MessageType] = {
         lambda d, at: b.reactivate_partner(d, at, d["partner_id"])),
     "partner.terminated": MessageType(_with(ReasonSchema, partner_id=_uuid()),
                                       lambda d, at: b.terminate_partner(d, at, d["partner_id"])),
+    "partner.details_changed": MessageType(
+        _with(DetailsSchema, partner_id=_uuid()),
+        lambda d, at: b.change_partner_details(d, at, d["partner_id"])),
     "deal.registered": MessageType(_with(RegisterDealSchema, id=_uuid()),
                                    lambda d, at: b.register_deal(d, at, d["id"])),
     "deal.approved": MessageType(_with(CommandSchema, deal_id=_uuid()),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pycountry
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.schemas.common import CommandSchema
 from domain.partners import PARTNER_TYPES
@@ -36,3 +36,18 @@ class ReasonSchema(CommandSchema):
     """Reject, suspend and terminate take an optional reason."""
 
     reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+class DetailsSchema(CommandSchema):
+    """PATCH /partners/{id}: the name, company or country, corrected; at least one."""
+
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    company = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    country = fields.String(load_default=None, validate=_country,
+                            metadata={"pattern": "^[A-Z]{2}$", "example": "DE"})
+
+    @validates_schema
+    def _something(self, data: dict[str, object], **_: object) -> None:
+        if all(data.get(name) is None for name in ("name", "company", "country")):
+            raise ValidationError("Give at least one of name, company, country.",
+                                  field_name="_schema")

@@ -105,3 +105,18 @@ def terminate_partner(
     partner.terminate(command.reason, occurred_at)
     _release_email(partner, aggregates)
     return partner
+
+
+def change_details_loads(command: c.ChangePartnerDetails) -> list[UUID]:
+    """The partner and its account (every partner command looks at both)."""
+    return partner_and_account(command.partner_id)
+
+
+def change_details(
+    command: c.ChangePartnerDetails, aggregates: Aggregates, occurred_at: datetime
+) -> Partner:
+    """Corrects a partner's name, company or country; unchanged values record nothing."""
+    partner = aggregates.get(Partner, command.partner_id)
+    partner.change_details({"name": command.name, "company": command.company,
+                            "country": command.country}, occurred_at)
+    return partner

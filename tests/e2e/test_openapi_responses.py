@@ -86,6 +86,11 @@ class Conformance:
     def get(self, path: str, token: str | None = "internal") -> dict[str, Any]:
         return self.check("GET", path, self.api.get(path, token=token))
 
+    def patch(self, path: str, body: Any) -> dict[str, Any]:
+        response = self.api.client.patch(path, json=body,
+                                         headers=self.api.headers(self.api.internal))
+        return self.check("PATCH", path, response)
+
     def post(self, path: str, body: Any = None, token: str | None = "internal",
              status: int | None = None) -> dict[str, Any]:
         response = self.api.post(path, body, token=token)
@@ -115,6 +120,8 @@ def populate(doc: Conformance) -> dict[str, str]:
         doc.post(f"/partners/{ids[name]}/approve", {"plan_id": plan, "occurred_at": at(380)})
     doc.post(f"/partners/{ids['rejected']}/reject", {"reason": "no"})
     doc.post(f"/partners/{ids['suspended']}/suspend", {"reason": "review", "occurred_at": at(5)})
+    doc.patch(f"/partners/{ids['suspended']}", {"company": "Renamed Ltd"})
+    doc.patch(f"/partners/{ids['suspended']}", {})  # 422
     doc.post(f"/partners/{ids['terminated']}/suspend", {"occurred_at": at(6)})
     doc.post(f"/partners/{ids['terminated']}/reactivate", {"occurred_at": at(5)})
     doc.post(f"/partners/{ids['terminated']}/terminate", {"occurred_at": at(4)})

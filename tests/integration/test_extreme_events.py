@@ -89,6 +89,7 @@ def every_kind_of_command(low: bool, at: Callable[[], datetime]) -> list[c.Comma
         c.ReportRoyalty(t, agreement, f"{month:%Y-%m}", usd(BIGGEST), usd("0.00")),
         c.ReportRoyalty(t, agreement, f"{month:%Y-%m}", usd("0.01"), usd("0.01")),
         c.CloseRoyaltyQuarter(t, agreement, quarter),
+        c.ChangePartnerDetails(t, rival, "y" * 200, "z" * 200, "FJ"),
         c.SuspendPartner(t, quitter, LONG),
         c.ReactivatePartner(t, quitter),
         c.TerminatePartner(t, quitter, LONG),
@@ -147,7 +148,7 @@ def test_every_kind_of_event_at_the_bounds_projects_rebuilds_and_exports(
                 "Reactivated", "Terminated", "Accrued", "Reversed", "TierPromoted",
                 "PointsAwarded", "PointsRedeemed", "Started", "Confirmed", "Failed",
                 "Converted", "Recorded", "Signed", "Reported", "QuarterClosed",
-                "ConflictRecorded", "Revised", "Completed"}
+                "ConflictRecorded", "Revised", "Completed", "DetailsChanged"}
     if low:
         expected.add("Expired")
     assert expected <= set(kinds), expected - set(kinds)

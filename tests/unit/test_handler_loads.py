@@ -75,6 +75,9 @@ def scenario() -> list[c.Command]:
         c.RunPayouts(day(9), RUN1, day(9), (P1, P2, P3)),
         c.ConfirmPayout(day(10), Payout.id_for(RUN1, P1), "ref"),
         c.ConfirmPayout(day(10), uuid.uuid5(RUN1, "unknown"), "ref"),  # no such payout
+        c.ChangePartnerDetails(day(11), P3, "P3 Ltd", None, "DE"),
+        c.ChangePartnerDetails(day(11), P3, "P3 Ltd"),  # nothing differs: no event
+        c.ChangePartnerDetails(day(11), P2, "P2 again"),  # rejected: refused
         c.SuspendPartner(day(11), P3, "pause"),
         c.ReactivatePartner(day(12), P3),
         c.TerminatePartner(day(13), P3, "end"),
@@ -155,8 +158,10 @@ def test_every_id_a_handler_loads_is_in_its_loads_or_found_through_what_it_loade
         if ledger.unexplained:
             unexplained[type(command).__name__] = ledger.unexplained
     assert unexplained == {}
-    # the refusals above are the ones meant: a conflict, a held lead, an unknown payout
-    assert [o for o in outcomes if o != "ok"] == ["DealConflict", "Duplicate", "NotFound"]
+    # the refusals above are the ones meant: a conflict, a held lead, an unknown payout, a
+    # rejected partner's record edited
+    assert [o for o in outcomes if o != "ok"] == ["DealConflict", "Duplicate", "NotFound",
+                                                  "InvalidTransition"]
 
 
 def touches_before_the_registry(command: c.Command) -> list[UUID]:

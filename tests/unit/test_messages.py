@@ -66,6 +66,8 @@ CASES: list[tuple[str, dict[str, Any], type[c.Command]]] = [
     ("payout_run.requested", {"id": ID, "as_of": "2026-02-28T00:00:00+00:00"}, c.RunPayouts),
     ("payout.confirmed", {"payout_id": ID, "reference": "wire-1"}, c.ConfirmPayout),
     ("payout.failed", {"payout_id": ID, "reason": "bounced"}, c.FailPayout),
+    ("partner.details_changed", {"partner_id": ID, "company": "Renamed Ltd"},
+     c.ChangePartnerDetails),
 ]
 
 

@@ -16,7 +16,7 @@ from api.http.reads import decode_cursor, encode_cursor
 from api.http.schemas.common import ReadQuerySchema
 from api.http.schemas.partners import PartnerListSchema, PartnerQuerySchema, PartnerSchema
 from api.schemas.common import CommandSchema
-from api.schemas.partners import ApplySchema, ApproveSchema, ReasonSchema
+from api.schemas.partners import ApplySchema, ApproveSchema, DetailsSchema, ReasonSchema
 from projections.partner_directory import find_partner, list_partners
 
 blp = Blueprint("partners", __name__, url_prefix="/partners", description="Partners")
@@ -79,6 +79,18 @@ def reactivate(body: dict[str, Any], partner_id: UUID) -> Answer:
 def terminate(body: dict[str, Any], partner_id: UUID) -> Answer:
     """active or suspended → terminated, for good."""
     return run_command(builders.terminate_partner(body, body["occurred_at"], partner_id),
+                       partner_json)
+
+
+@blp.route("/<uuid:partner_id>", methods=["PATCH"])
+@blp.arguments(DetailsSchema)
+@blp.response(200, PartnerSchema)
+@allow("internal")
+def change_details(body: dict[str, Any], partner_id: UUID) -> Answer:
+    """Corrects the name, company or country (email, type and plan are not edited here);
+    values equal to the current ones record nothing. A rejected or terminated partner's
+    record is not edited: 409."""
+    return run_command(builders.change_partner_details(body, body["occurred_at"], partner_id),
                        partner_json)
 
 
