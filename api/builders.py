@@ -148,6 +148,12 @@ def redeem_points(body: Body, at: datetime | None, redemption_id: UUID,
     return c.RedeemPoints(at, redemption_id, partner_id, body["points"], body["reward"])
 
 
+def adjust_balance(body: Body, at: datetime | None, adjustment_id: UUID,
+                   partner_id: UUID) -> c.AdjustBalance:
+    """A manual credit (positive amount) or debit (negative), with its reason."""
+    return c.AdjustBalance(at, adjustment_id, partner_id, body["amount"], body["reason"])
+
+
 # payouts -------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import CurrencyMismatch, Duplicate, PartnerLedgerError
+from domain.errors import CurrencyMismatch, Duplicate, InvalidInput, PartnerLedgerError
 from domain.ledger import Entry, OpenEntries
 from domain.money import Money, minor_units
 
@@ -62,6 +62,7 @@ class PartnerAccount(Aggregate):
         self.reversed = Money.zero(currency)
         self.points = 0
         self.redemptions: set[UUID] = set()
+        self.adjustments: set[UUID] = set()
         self.ledger = OpenEntries()  # the attribute keeps its name: snapshots hold it
         # revenue by UTC day: {day: [day total, micros, minor, micros, minor, ...]} in minor
         # units and epoch microseconds, so a trailing-365-day sum reads 366 day totals and
@@ -261,6 +262,34 @@ class PartnerAccount(Aggregate):
     @event("PointsAwarded")
     def _points_awarded(self, referral_id: UUID, points: int, occurred_at: datetime) -> None:
         self.points += points
+
+    def adjust(self, adjustment_id: UUID, amount: Money, reason: str,
+               occurred_at: datetime) -> UUID:
+        """A manual credit (positive) or debit (negative); returns its entry's id. A credit is
+        an accrual with no hold, available at once; a debit is a reversal of no accrual, so it
+        comes off what is available (which may go negative and is netted by the next payout)."""
+        self._same_currency(amount)
+        if amount.amount == 0:
+            raise InvalidInput.field("amount", "An adjustment moves money: it may not be zero.")
+        if adjustment_id in self.__dict__.get("adjustments", ()):
+            raise Duplicate(f"Adjustment {adjustment_id} was already recorded.",
+                            existing_id=str(adjustment_id))
+        entry = entry_id("adjustment", "adjustment", str(adjustment_id))
+        self._adjusted(adjustment_id, entry, self.partner_id, amount, reason, occurred_at)
+        return entry
+
+    @event("Adjusted")
+    def _adjusted(self, adjustment_id: UUID, entry_id: UUID, partner_id: UUID, amount: Money,
+                  reason: str, occurred_at: datetime) -> None:
+        micros = epoch_micros(occurred_at)
+        if amount.amount > 0:
+            self.earned = self.earned + amount
+            self.ledger.accrue(entry_id, amount.amount, micros, micros)
+        else:
+            self.reversed = self.reversed + -amount
+            self.ledger.reverse(entry_id, entry_id, -amount.amount, micros)
+        # accounts snapshotted before adjustments existed have no set yet
+        self.__dict__.setdefault("adjustments", set()).add(adjustment_id)
 
     def redeem_points(
         self, redemption_id: UUID, points: int, reward: str, occurred_at: datetime

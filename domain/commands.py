@@ -149,6 +149,14 @@ class IssueRefund(Command):
 
 
 @dataclass(frozen=True)
+class AdjustBalance(Command):
+    id: UUID
+    partner_id: UUID
+    amount: Money
+    reason: str
+
+
+@dataclass(frozen=True)
 class RedeemPoints(Command):
     id: UUID
     partner_id: UUID

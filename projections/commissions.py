@@ -160,6 +160,13 @@ class Commissions(ReadModel):
         cursor.execute("UPDATE standings SET reversed = reversed + ? WHERE account_id = ?",
                        (to_minor(event.amount), str(event.originator_id)))
 
+    @on(PartnerAccount.Adjusted)  # type: ignore[attr-defined]
+    def adjusted(self, event: Any, position: int, cursor: Cursor) -> None:
+        minor = to_minor(event.amount)
+        cursor.execute("UPDATE standings SET earned = earned + ?, reversed = reversed + ? "
+                       "WHERE account_id = ?",
+                       (max(minor, 0), max(-minor, 0), str(event.originator_id)))
+
     @on(PartnerAccount.RevenueRecorded)  # type: ignore[attr-defined]
     def revenue(self, event: Any, position: int, cursor: Cursor) -> None:
         minor = to_minor(event.amount)

@@ -114,6 +114,29 @@ class LedgerReadModel(ReadModel):
         self._statement(event, position, cursor, str(event.reversal_id), "reversal", -amount,
                         (event.source_type, event.source_id), event.plan_version)
 
+    @on(PartnerAccount.Adjusted)  # type: ignore[attr-defined]
+    def adjusted(self, event: Any, position: int, cursor: Cursor) -> None:
+        # a credit is an accrual available at once; a debit a reversal of no accrual, which
+        # the balance query takes off `available`
+        amount = to_minor(event.amount)
+        entry = str(event.entry_id)
+        if amount > 0:
+            cursor.execute(
+                "INSERT INTO ledger_accruals (accrual_id, partner_id, currency, amount, "
+                "occurred_at, available_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (entry, str(event.partner_id), event.amount.currency, amount,
+                 iso(event.occurred_at), iso(event.occurred_at), iso(event.timestamp)),
+            )
+        else:
+            cursor.execute(
+                "INSERT INTO ledger_reversals (reversal_id, accrual_id, partner_id, amount, "
+                "occurred_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (entry, entry, str(event.partner_id), -amount, iso(event.occurred_at),
+                 iso(event.timestamp)),
+            )
+        self._statement(event, position, cursor, entry, "adjustment", amount,
+                        ("adjustment", str(event.adjustment_id)))
+
     @on(PartnerAccount.PayoutStarted)  # type: ignore[attr-defined]
     def payout_started(self, event: Any, position: int, cursor: Cursor) -> None:
         payout = str(event.payout_id)

@@ -12,6 +12,7 @@ from flask_smorest.utils import prepare_response
 from api.http import auth, docs, errors, limits, pages, request_ids
 from api.http.metrics import Metrics
 from api.http.routes import (
+    adjustments,
     audit,
     billing,
     deals,
@@ -92,7 +93,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
 
     api = PartnerLedgerApi(app)
     for blueprint in (ops.blp, plans.blp, partners.blp, deals.blp, referrals.blp, billing.blp,
-                      standing.blp, payouts.blp, royalties.blp, program.blp, audit.blp):
+                      standing.blp, payouts.blp, royalties.blp, program.blp, adjustments.blp,
+                      audit.blp):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     return app

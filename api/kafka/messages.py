@@ -24,6 +24,7 @@ from api import builders as b
 from api.json_bounds import MalformedJson, strict_loads
 from api.schemas.common import CommandSchema, InputSchema, business_time
 from api.schemas.earning import (
+    AdjustmentSchema,
     CloseWonSchema,
     ConvertSchema,
     PaymentSchema,
@@ -128,6 +129,9 @@ TYPES: dict[str, MessageType] = {
     "points.redeemed": MessageType(
         _with(RedemptionSchema, id=_uuid(), partner_id=_uuid()),
         lambda d, at: b.redeem_points(d, at, d["id"], d["partner_id"])),
+    "adjustment.booked": MessageType(
+        _with(AdjustmentSchema, id=_uuid(), partner_id=_uuid()),
+        lambda d, at: b.adjust_balance(d, at, d["id"], d["partner_id"])),
     "royalty_agreement.signed": MessageType(
         _with(AgreementSchema, id=_uuid()),
         lambda d, at: b.sign_royalty_agreement(d, at, d["id"])),

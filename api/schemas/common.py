@@ -134,6 +134,17 @@ class MoneySchema(InputSchema):
             raise ValidationError(error.errors) from None
 
 
+class SignedMoneySchema(MoneySchema):
+    """Money that may be negative (a debit)."""
+
+    @post_load
+    def to_money(self, data: dict[str, Any], **kwargs: Any) -> Money:
+        try:
+            return Money.parse(data["amount"], data["currency"], allow_negative=True)
+        except InvalidInput as error:
+            raise ValidationError(error.errors) from None
+
+
 def business_time(ahead: timedelta = CLOCK_SKEW) -> Callable[[datetime], None]:
     """A validator: the time lies between 1970-01-01 and now plus `ahead` (SPEC section 2)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas.common import CommandSchema, InputSchema, MoneySchema
+from api.schemas.common import CommandSchema, InputSchema, MoneySchema, SignedMoneySchema
 
 BILLING_ID = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]{0,199}$",
@@ -74,3 +74,13 @@ class RedemptionSchema(CommandSchema):
     id = fields.UUID(load_default=None)
     points = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10**12))
     reward = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AdjustmentSchema(CommandSchema):
+    """POST /partners/{id}/adjustments: a manual credit (positive) or debit (negative)."""
+
+    id = fields.UUID(load_default=None, metadata={
+        "description": "Your id for the adjustment; the same id twice is a 409 duplicate."})
+    amount = fields.Nested(SignedMoneySchema, required=True, metadata={
+        "description": "Positive credits the partner, negative debits it; not zero."})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain import commands as c
+from domain.handlers.adjustments import adjust_balance, adjust_balance_loads
 from domain.handlers.billing import (
     issue_refund,
     issue_refund_loads,
@@ -80,6 +81,7 @@ HANDLERS: dict[type[c.Command], Handling] = {
     c.ApplyPartner: Handling(apply_partner, apply_partner_loads),
     c.ApprovePartner: Handling(approve_partner, approve_partner_loads),
     c.ChangePartnerDetails: Handling(change_details, change_details_loads),
+    c.AdjustBalance: Handling(adjust_balance, adjust_balance_loads),
     c.RejectPartner: Handling(reject_partner, partner_loads),
     c.SuspendPartner: Handling(suspend_partner, partner_loads),
     c.ReactivatePartner: Handling(reactivate_partner, partner_loads),

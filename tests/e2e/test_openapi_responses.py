@@ -121,6 +121,10 @@ def populate(doc: Conformance) -> dict[str, str]:
     doc.post(f"/partners/{ids['rejected']}/reject", {"reason": "no"})
     doc.post(f"/partners/{ids['suspended']}/suspend", {"reason": "review", "occurred_at": at(5)})
     doc.patch(f"/partners/{ids['suspended']}", {"company": "Renamed Ltd"})
+    doc.post(f"/partners/{ids['earner']}/adjustments", {"amount": usd("12.50"),
+                                                         "reason": "launch bonus"}, status=201)
+    doc.post(f"/partners/{ids['earner']}/adjustments", {"amount": usd("-2.50"),
+                                                         "reason": "fee"}, status=201)
     doc.patch(f"/partners/{ids['suspended']}", {})  # 422
     doc.post(f"/partners/{ids['terminated']}/suspend", {"occurred_at": at(6)})
     doc.post(f"/partners/{ids['terminated']}/reactivate", {"occurred_at": at(5)})

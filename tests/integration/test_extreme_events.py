@@ -90,6 +90,9 @@ def every_kind_of_command(low: bool, at: Callable[[], datetime]) -> list[c.Comma
         c.ReportRoyalty(t, agreement, f"{month:%Y-%m}", usd("0.01"), usd("0.01")),
         c.CloseRoyaltyQuarter(t, agreement, quarter),
         c.ChangePartnerDetails(t, rival, "y" * 200, "z" * 200, "FJ"),
+        c.AdjustBalance(t, uuid.uuid4(), rival, usd(BIGGEST), LONG),
+        c.AdjustBalance(t, uuid.uuid4(), rival, -usd(BIGGEST), LONG),
+        c.AdjustBalance(t, uuid.uuid4(), rival, -usd("0.01"), LONG),
         c.SuspendPartner(t, quitter, LONG),
         c.ReactivatePartner(t, quitter),
         c.TerminatePartner(t, quitter, LONG),
@@ -148,7 +151,8 @@ def test_every_kind_of_event_at_the_bounds_projects_rebuilds_and_exports(
                 "Reactivated", "Terminated", "Accrued", "Reversed", "TierPromoted",
                 "PointsAwarded", "PointsRedeemed", "Started", "Confirmed", "Failed",
                 "Converted", "Recorded", "Signed", "Reported", "QuarterClosed",
-                "ConflictRecorded", "Revised", "Completed", "DetailsChanged"}
+                "ConflictRecorded", "Revised", "Completed", "DetailsChanged",
+                "Adjusted"}
     if low:
         expected.add("Expired")
     assert expected <= set(kinds), expected - set(kinds)

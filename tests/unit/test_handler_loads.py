@@ -72,6 +72,8 @@ def scenario() -> list[c.Command]:
         c.RecordPayment(day(6), "in_2", "cust-unknown", usd("500.00")),
         c.IssueRefund(day(7), "re_1", "in_1", usd("100.00")),
         c.RedeemPoints(day(8), uuid.uuid4(), P1, 10, "mug"),
+        c.AdjustBalance(day(8), uuid.UUID(int=31), P1, usd("25.00"), "bonus"),
+        c.AdjustBalance(day(8), uuid.UUID(int=32), P1, -usd("5.00"), "fee"),
         c.RunPayouts(day(9), RUN1, day(9), (P1, P2, P3)),
         c.ConfirmPayout(day(10), Payout.id_for(RUN1, P1), "ref"),
         c.ConfirmPayout(day(10), uuid.uuid5(RUN1, "unknown"), "ref"),  # no such payout

@@ -68,6 +68,8 @@ CASES: list[tuple[str, dict[str, Any], type[c.Command]]] = [
     ("payout.failed", {"payout_id": ID, "reason": "bounced"}, c.FailPayout),
     ("partner.details_changed", {"partner_id": ID, "company": "Renamed Ltd"},
      c.ChangePartnerDetails),
+    ("adjustment.booked", {"id": ID, "partner_id": OTHER, "amount": usd("-10.00"),
+                           "reason": "fee"}, c.AdjustBalance),
 ]
 
 

@@ -34,7 +34,9 @@ RULES = {
     ("payout", None): "Payout: everything available at the run's as_of, net of open "
                       "clawbacks, at or above the plan's min_payout.",
     ("payout_failed", None): "Failed payout: its amount returns to available.",
-    ("adjustment", None): "Manual adjustment.",
+    ("adjustment", None): "Manual adjustment booked by an internal key, for the reason it "
+                          "gives: a credit is available at once (no hold); a debit comes off "
+                          "what is available and is netted by the next payout.",
 }
 
 
@@ -110,7 +112,7 @@ def explain(svc: Services, partner_id: UUID, entry_id: str, kind: str | None,
     inputs = {k: v for k, v in data.items()
               if k in ("basis", "base_rate", "tier", "tier_bonus", "rate", "plan_id",
                        "plan_version", "source_type", "source_id", "accrual_id",
-                       "accrual_ids", "reversal_ids", "run_id", "reason")}
+                       "accrual_ids", "reversal_ids", "run_id", "reason", "adjustment_id")}
     return {
         "partner_id": str(partner_id),
         "entry": statement_entry_json(row),

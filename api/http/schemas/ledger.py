@@ -111,3 +111,20 @@ class BalanceQuerySchema(ReadQuerySchema):
 class StatementQuerySchema(ExportQuerySchema):
     kind = fields.String(load_default=None, validate=validate.OneOf(ENTRY_KINDS),
                          metadata={"description": "Only lines of this kind."})
+
+
+class AccountTotalsOut(Schema):
+    earned = fields.Nested(MoneyOut, required=True)
+    reversed = fields.Nested(MoneyOut, required=True)
+
+
+class AdjustmentOutSchema(Schema):
+    """A booked adjustment, its statement line's id, and the account's totals after it."""
+
+    id = fields.String(required=True)
+    partner_id = fields.String(required=True)
+    entry_id = fields.String(required=True)
+    amount = fields.Nested(MoneyOut, required=True)
+    reason = fields.String(required=True)
+    balances = fields.Nested(AccountTotalsOut, required=True)
+    position = fields.Integer(required=True)
