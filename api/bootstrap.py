@@ -28,6 +28,7 @@ from adapters.sql import setup_lock
 from api.kafka.ingest import Ingestor
 from api.kafka.relay import Relay
 from api.services import Services
+from projections.catalog import Catalog
 from projections.catch_up import ReadModels
 from projections.commissions import Commissions
 from projections.ledger import LedgerReadModel
@@ -52,6 +53,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
             ReadModelRunner(app, db, Commissions()),
             ReadModelRunner(app, db, LedgerReadModel()),
             ReadModelRunner(app, db, ProgramActivity()),
+            ReadModelRunner(app, db, Catalog()),
         ])
         inbox = Inbox(db, settings.consumer_group)
         keys.setup()

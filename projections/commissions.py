@@ -38,12 +38,14 @@ class Commissions(ReadModel):
         "registered_at TEXT NOT NULL, closed_at TEXT, version INTEGER NOT NULL)",
         "CREATE INDEX IF NOT EXISTS deals_by_partner ON deals (partner_id, seq)",
         "CREATE INDEX IF NOT EXISTS deals_by_status ON deals (status, protected_until)",
+        "CREATE INDEX IF NOT EXISTS deals_by_seq ON deals (seq)",
         "CREATE TABLE IF NOT EXISTS referrals (referral_id TEXT PRIMARY KEY, "
         "seq BIGINT NOT NULL, partner_id TEXT NOT NULL, lead_email TEXT NOT NULL, "
         "lead_company TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, customer_id TEXT, "
         "attribution_expires_at TEXT NOT NULL, recorded_at TEXT NOT NULL, converted_at TEXT, "
         "points INTEGER NOT NULL, version INTEGER NOT NULL)",
         "CREATE INDEX IF NOT EXISTS referrals_by_partner ON referrals (partner_id, seq)",
+        "CREATE INDEX IF NOT EXISTS referrals_by_seq ON referrals (seq)",
         "CREATE TABLE IF NOT EXISTS referred_customers (customer_id TEXT PRIMARY KEY, "
         "partner_id TEXT NOT NULL, referral_id TEXT NOT NULL, converted_at TEXT NOT NULL, "
         "last_paid_at TEXT)",
@@ -237,14 +239,19 @@ def _status_clause(status: str | None, now: datetime, open_states: tuple[str, ..
     return " AND status = ?", [status]
 
 
-def list_deals(cursor: Cursor, partner_id: str, status: str | None, after_seq: int, limit: int,
-               now: datetime) -> Page:
-    """A partner's deals in registration order."""
+def _owned(partner_id: str | None) -> tuple[str, list[Any]]:
+    return ("partner_id = ?", [partner_id]) if partner_id is not None else ("1 = 1", [])
+
+
+def list_deals(cursor: Cursor, partner_id: str | None, status: str | None, after_seq: int,
+               limit: int, now: datetime) -> Page:
+    """A partner's deals (or everyone's, for None) in registration order."""
     clause, params = _status_clause(status, now, OPEN_DEALS, "protected_until")
+    owner, owner_params = _owned(partner_id)
     cursor.execute(
-        f"SELECT * FROM deals WHERE partner_id = ? AND seq > ?{clause} "  # noqa: S608
+        f"SELECT * FROM deals WHERE {owner} AND seq > ?{clause} "  # noqa: S608
         "ORDER BY seq LIMIT ?",
-        [partner_id, after_seq, *params, limit + 1],
+        [*owner_params, after_seq, *params, limit + 1],
     )
     return page_of(cursor, limit)
 
@@ -261,14 +268,15 @@ def find_referral(cursor: Cursor, referral_id: str) -> Row | None:
     return cursor.fetchone()
 
 
-def list_referrals(cursor: Cursor, partner_id: str, status: str | None, after_seq: int,
-                   limit: int, now: datetime) -> Page:
-    """A partner's referrals in the order they were recorded."""
+def list_referrals(cursor: Cursor, partner_id: str | None, status: str | None,
+                   after_seq: int, limit: int, now: datetime) -> Page:
+    """A partner's referrals (or everyone's, for None) in the order they were recorded."""
     clause, params = _status_clause(status, now, OPEN_REFERRALS, "attribution_expires_at")
+    owner, owner_params = _owned(partner_id)
     cursor.execute(
-        f"SELECT * FROM referrals WHERE partner_id = ? AND seq > ?{clause} "  # noqa: S608
+        f"SELECT * FROM referrals WHERE {owner} AND seq > ?{clause} "  # noqa: S608
         "ORDER BY seq LIMIT ?",
-        [partner_id, after_seq, *params, limit + 1],
+        [*owner_params, after_seq, *params, limit + 1],
     )
     return page_of(cursor, limit)
 

@@ -50,6 +50,7 @@ class LedgerReadModel(ReadModel):
         "confirmed_recorded_at TEXT, failed_at TEXT, failed_recorded_at TEXT, "
         "reference TEXT, reason TEXT)",
         "CREATE INDEX IF NOT EXISTS ledger_payouts_by_partner ON ledger_payouts (partner_id, seq)",
+        "CREATE INDEX IF NOT EXISTS ledger_payouts_by_seq ON ledger_payouts (seq)",
         "CREATE TABLE IF NOT EXISTS ledger_payout_accruals (payout_id TEXT NOT NULL, "
         "accrual_id TEXT NOT NULL, PRIMARY KEY (payout_id, accrual_id))",
         "CREATE INDEX IF NOT EXISTS ledger_payout_accruals_by_accrual "
@@ -321,6 +322,19 @@ def _partner_page(cursor: Cursor, table: str, partner_id: str, after_seq: int,
         "ORDER BY seq LIMIT ?",
         (partner_id, after_seq, limit + 1),
     )
+    return page_of(cursor, limit)
+
+
+def list_payouts(cursor: Cursor, filters: dict[str, str | None], after_seq: int,
+                 limit: int) -> Page:
+    """Payouts in the order they were started, filtered by partner, run or status."""
+    clauses, params = "", []
+    for column in ("partner_id", "run_id", "status"):
+        if filters.get(column) is not None:
+            clauses += f" AND {column} = ?"
+            params.append(filters[column])
+    cursor.execute(f"SELECT * FROM ledger_payouts WHERE seq > ?{clauses} "  # noqa: S608
+                   "ORDER BY seq LIMIT ?", [after_seq, *params, limit + 1])
     return page_of(cursor, limit)
 
 

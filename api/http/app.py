@@ -15,6 +15,7 @@ from api.http.routes import (
     adjustments,
     audit,
     billing,
+    collections,
     deals,
     ops,
     partners,
@@ -94,7 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, services: Services)
     api = PartnerLedgerApi(app)
     for blueprint in (ops.blp, plans.blp, partners.blp, deals.blp, referrals.blp, billing.blp,
                       standing.blp, payouts.blp, royalties.blp, program.blp, adjustments.blp,
-                      audit.blp):
+                      collections.blp, audit.blp):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     return app

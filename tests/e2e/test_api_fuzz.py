@@ -429,7 +429,8 @@ def test_fuzz_every_operation(store: str, role: str, tmp_path: Path,
 # reads every key may make; their answers are still checked for B's ids (the leaderboard
 # shows B's place and figures, never its id or name)
 SHARED = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/partners"),
-          ("get", "/leaderboard")}
+          ("get", "/leaderboard"), ("get", "/plans"), ("get", "/deals"), ("get", "/referrals"),
+          ("get", "/payouts"), ("get", "/royalty-agreements"), ("get", "/payments")}
 
 
 def cross_partner_body(method: str, template: str, b: Owner) -> Any:

@@ -217,6 +217,10 @@ def test_every_route_answers_as_documented(api: Api) -> None:
                  f"/program/summary?period={at(150)[:7]}", "/leaderboard?period=1969"):
         doc.get(path)
     doc.get("/leaderboard", token=partner_token)
+    for path in ("/plans", "/deals?status=won", "/referrals", "/payouts", "/payout-runs",
+                 "/royalty-agreements", "/payments?limit=1", "/plans?currency=EUR"):
+        doc.get(path)
+        doc.get(path, token=partner_token)  # its own rows; 403 for payout runs
     doc.get("/program/summary", token=partner_token)  # 403
     for path in ("/audit/log?after=3&limit=5", f"/audit/streams/{earner}/events?limit=2",
                  f"/audit/streams/{earner}/state?version=2", f"/audit/streams/{earner}/state",

@@ -47,7 +47,8 @@ def rebuild(svc: Services, name: str, verify: bool) -> tuple[int, list[str]]:
     return position, [d.describe() for d in found]
 
 
-@pytest.mark.parametrize("name", ["partner_directory", "commissions", "ledger", "program"])
+@pytest.mark.parametrize("name", ["partner_directory", "commissions", "ledger", "program",
+                                  "catalog"])
 def test_a_verify_after_a_long_history_finds_no_difference(services: Services,
                                                            name: str) -> None:
     history(services)
