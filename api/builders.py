@@ -81,6 +81,12 @@ def terminate_partner(body: Body, at: datetime | None, partner_id: UUID) -> c.Te
     return c.TerminatePartner(at, partner_id, body["reason"])
 
 
+def move_partner_to_plan(body: Body, at: datetime | None,
+                         partner_id: UUID) -> c.MovePartnerToPlan:
+    """A move onto the body's plan from `at` on."""
+    return c.MovePartnerToPlan(at, partner_id, body["plan_id"])
+
+
 def change_partner_details(body: Body, at: datetime | None,
                            partner_id: UUID) -> c.ChangePartnerDetails:
     """A correction of the name, company or country the body gives."""

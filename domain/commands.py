@@ -75,6 +75,12 @@ class TerminatePartner(Command):
 
 
 @dataclass(frozen=True)
+class MovePartnerToPlan(Command):
+    partner_id: UUID
+    plan_id: UUID
+
+
+@dataclass(frozen=True)
 class ChangePartnerDetails(Command):
     partner_id: UUID
     name: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -57,6 +58,8 @@ class Partner(Aggregate):
         self.status = "applied"
         self.tier = BASE_TIER
         self.plan_id: UUID | None = None
+        # [[business time, plan id], ...]: the plan in force from each time on
+        self.plan_history: list[list[Any]] = []
         self.applied_at = occurred_at
         self.updated_at = occurred_at
         self.status_reason: str | None = None
@@ -150,10 +153,47 @@ class Partner(Aggregate):
         """Rejected and terminated partners free their email for a new application."""
         return self.status in CLOSED_STATES
 
+    def plan_at(self, when: datetime) -> UUID | None:
+        """The plan in force at business time `when` (the first one before it)."""
+        history = self.__dict__.get("plan_history") or []
+        found = history[0][1] if history else self.plan_id
+        for since, plan_id in history:
+            if since <= when:
+                found = plan_id
+        return found
+
+    def plan_ids(self) -> list[UUID]:
+        """Every plan the partner has been on, first to last."""
+        return [plan_id for _, plan_id in self.__dict__.get("plan_history") or []]
+
+    def move_to_plan(self, plan_id: UUID, occurred_at: datetime) -> bool:
+        """Moves the partner to another plan from `occurred_at` on; False when it is already
+        on it then. A move may not be dated before the last plan change: what was earned
+        under a plan stays earned under it."""
+        if self.plan_id is None or self.is_closed:
+            raise InvalidTransition(f"A partner that is {self.status} has no plan to move "
+                                    "from.", current_status=self.status)
+        history = self.__dict__.get("plan_history") or []
+        if history and occurred_at < history[-1][0]:
+            raise InvalidTransition(
+                "A plan move may not be dated before the partner's last plan change "
+                f"({history[-1][0].isoformat()}).", current_status=self.status)
+        if self.plan_id == plan_id:
+            return False
+        self._plan_changed(self.plan_id, plan_id, occurred_at)
+        return True
+
+    @event("PlanChanged")
+    def _plan_changed(self, from_plan_id: UUID, plan_id: UUID, occurred_at: datetime) -> None:
+        self.plan_id = plan_id
+        self.__dict__.setdefault("plan_history", []).append([occurred_at, plan_id])
+        self.updated_at = occurred_at
+
     @event("Approved")
     def _approved(self, plan_id: UUID, occurred_at: datetime) -> None:
         self.updated_at = occurred_at
         self.plan_id = plan_id
+        self.__dict__.setdefault("plan_history", []).append([occurred_at, plan_id])
         self.status = "active"
         self.status_reason = None
 

@@ -77,6 +77,12 @@ class PartnerDirectory(ReadModel):
     def reactivated(self, event: Any, position: int, cursor: Cursor) -> None:
         self._status(event, cursor, "active", None)
 
+    @on(Partner.PlanChanged)  # type: ignore[attr-defined]
+    def plan_changed(self, event: Any, position: int, cursor: Cursor) -> None:
+        cursor.execute("UPDATE partner_directory SET plan_id = ?, updated_at = ?, "
+                       "version = version + 1 WHERE partner_id = ?",
+                       (str(event.plan_id), iso(event.occurred_at), str(event.originator_id)))
+
     @on(Partner.DetailsChanged)  # type: ignore[attr-defined]
     def details_changed(self, event: Any, position: int, cursor: Cursor) -> None:
         changes = {k: str(v) for k, v in dict(event.changes).items()

@@ -106,6 +106,9 @@ TYPES: dict[str, MessageType] = {
         lambda d, at: b.reactivate_partner(d, at, d["partner_id"])),
     "partner.terminated": MessageType(_with(ReasonSchema, partner_id=_uuid()),
                                       lambda d, at: b.terminate_partner(d, at, d["partner_id"])),
+    "partner.plan_changed": MessageType(
+        _with(ApproveSchema, partner_id=_uuid()),
+        lambda d, at: b.move_partner_to_plan(d, at, d["partner_id"])),
     "partner.details_changed": MessageType(
         _with(DetailsSchema, partner_id=_uuid()),
         lambda d, at: b.change_partner_details(d, at, d["partner_id"])),

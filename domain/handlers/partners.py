@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain import commands as c
+from domain.errors import CurrencyMismatch
 from domain.handlers.ports import Aggregates, check_new_id, partner_and_account
 from domain.partners import EmailClaim, Partner, normalise_email
 from domain.plans import Plan
@@ -119,4 +120,26 @@ def change_details(
     partner = aggregates.get(Partner, command.partner_id)
     partner.change_details({"name": command.name, "company": command.company,
                             "country": command.country}, occurred_at)
+    return partner
+
+
+def move_to_plan_loads(command: c.MovePartnerToPlan) -> list[UUID]:
+    """The partner, its account and the plan it moves to."""
+    return [*partner_and_account(command.partner_id), command.plan_id]
+
+
+def move_to_plan(
+    command: c.MovePartnerToPlan, aggregates: Aggregates, occurred_at: datetime
+) -> Partner:
+    """Moves a partner to another plan in the same currency from `occurred_at` on: accruals
+    dated from then use it, none dated before change."""
+    partner = aggregates.get(Partner, command.partner_id)
+    target = aggregates.get(Plan, command.plan_id)
+    if partner.plan_id is not None:
+        current = aggregates.get(Plan, partner.plan_id)
+        if target.currency != current.currency:
+            raise CurrencyMismatch(
+                f"This partner is paid in {current.currency}; plan {target.id} pays in "
+                f"{target.currency}.", expected_currency=current.currency)
+    partner.move_to_plan(command.plan_id, occurred_at)
     return partner

@@ -40,11 +40,12 @@ def check_new_id(aggregates: Aggregates, aggregate_id: UUID) -> None:
 
 def plan_of(partner: Partner, aggregates: Aggregates, when: datetime) -> tuple[Plan, PlanVersion]:
     """The partner's plan and the version in effect at `when`."""
-    if partner.plan_id is None:
+    plan_id = partner.plan_at(when)
+    if plan_id is None:
         raise InvalidTransition(
             "The partner has not been approved onto a plan.", current_status=partner.status
         )
-    plan = aggregates.get(Plan, partner.plan_id)
+    plan = aggregates.get(Plan, plan_id)
     return plan, plan.version_at(when)
 
 

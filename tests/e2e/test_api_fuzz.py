@@ -443,6 +443,7 @@ def cross_partner_body(method: str, template: str, b: Owner) -> Any:
                       "country": "GB"},
         "/partners/{partner_id}/approve": {"plan_id": b.plan_id},
         "/partners/{partner_id}/adjustments": {"amount": usd("5.00"), "reason": "bonus"},
+        "/partners/{partner_id}/plan": {"plan_id": b.plan_id},
         "/partners/{partner_id}/reject": {"reason": "no"},
         "/partners/{partner_id}/suspend": {"reason": "no"},
         "/partners/{partner_id}/reactivate": {},

@@ -121,6 +121,7 @@ def populate(doc: Conformance) -> dict[str, str]:
     doc.post(f"/partners/{ids['rejected']}/reject", {"reason": "no"})
     doc.post(f"/partners/{ids['suspended']}/suspend", {"reason": "review", "occurred_at": at(5)})
     doc.patch(f"/partners/{ids['suspended']}", {"company": "Renamed Ltd"})
+    doc.post(f"/partners/{ids['suspended']}/plan", {"plan_id": ids["plan"]})  # already on it
     doc.post(f"/partners/{ids['earner']}/adjustments", {"amount": usd("12.50"),
                                                          "reason": "launch bonus"}, status=201)
     doc.post(f"/partners/{ids['earner']}/adjustments", {"amount": usd("-2.50"),

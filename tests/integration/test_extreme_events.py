@@ -34,7 +34,7 @@ def usd(amount: str) -> Money:
 
 def every_kind_of_command(low: bool, at: Callable[[], datetime]) -> list[c.Command]:
     """Commands that between them record every kind of event, all dated `at()`."""
-    plan, run, run2 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    plan, plan2, run, run2 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     partners = [uuid.uuid4() for _ in range(4)]
     holder, rival, quitter, rejected = partners
     deals = [uuid.uuid4() for _ in range(5)]
@@ -90,6 +90,8 @@ def every_kind_of_command(low: bool, at: Callable[[], datetime]) -> list[c.Comma
         c.ReportRoyalty(t, agreement, f"{month:%Y-%m}", usd("0.01"), usd("0.01")),
         c.CloseRoyaltyQuarter(t, agreement, quarter),
         c.ChangePartnerDetails(t, rival, "y" * 200, "z" * 200, "FJ"),
+        c.CreatePlan(t, plan2, terms(name=LONG, hold_days=0, min_payout=usd("0.01"))),
+        c.MovePartnerToPlan(t, rival, plan2),
         c.AdjustBalance(t, uuid.uuid4(), rival, usd(BIGGEST), LONG),
         c.AdjustBalance(t, uuid.uuid4(), rival, -usd(BIGGEST), LONG),
         c.AdjustBalance(t, uuid.uuid4(), rival, -usd("0.01"), LONG),
@@ -152,7 +154,7 @@ def test_every_kind_of_event_at_the_bounds_projects_rebuilds_and_exports(
                 "PointsAwarded", "PointsRedeemed", "Started", "Confirmed", "Failed",
                 "Converted", "Recorded", "Signed", "Reported", "QuarterClosed",
                 "ConflictRecorded", "Revised", "Completed", "DetailsChanged",
-                "Adjusted"}
+                "Adjusted", "PlanChanged"}
     if low:
         expected.add("Expired")
     assert expected <= set(kinds), expected - set(kinds)

@@ -31,6 +31,7 @@ NOW = datetime(2028, 1, 1, tzinfo=UTC)
 PLAN, P1, P2, P3, P4 = (uuid.UUID(int=n) for n in range(1, 6))
 D1, D2, D3, D4, D5 = (uuid.UUID(int=n) for n in range(11, 16))
 R1, R2, RUN1, RUN2, AGREEMENT = (uuid.UUID(int=n) for n in range(21, 26))
+PLAN2, D6 = uuid.UUID(int=41), uuid.UUID(int=42)
 
 
 def usd(amount: str) -> Money:
@@ -77,6 +78,11 @@ def scenario() -> list[c.Command]:
         c.RunPayouts(day(9), RUN1, day(9), (P1, P2, P3)),
         c.ConfirmPayout(day(10), Payout.id_for(RUN1, P1), "ref"),
         c.ConfirmPayout(day(10), uuid.uuid5(RUN1, "unknown"), "ref"),  # no such payout
+        c.CreatePlan(day(11), PLAN2, terms(hold_days=0, deal_rate=Decimal("0.30"))),
+        c.MovePartnerToPlan(day(11), P1, PLAN2),
+        c.RegisterDeal(day(11), D6, P1, "Zeta", "zeta.example", usd("1000")),
+        c.ApproveDeal(day(11), D6),
+        c.CloseDealWon(day(12), D6, usd("100.00"), True),
         c.ChangePartnerDetails(day(11), P3, "P3 Ltd", None, "DE"),
         c.ChangePartnerDetails(day(11), P3, "P3 Ltd"),  # nothing differs: no event
         c.ChangePartnerDetails(day(11), P2, "P2 again"),  # rejected: refused
@@ -95,7 +101,10 @@ def scenario() -> list[c.Command]:
 def found_through(aggregate: Aggregate) -> set[uuid.UUID]:
     """Ids a handler can learn from an aggregate it holds: those it names, and the ids
     derived from them (a partner's account, an email's or a domain's index)."""
-    ids = {aggregate.id} | {v for v in vars(aggregate).values() if isinstance(v, uuid.UUID)}
+    values = list(vars(aggregate).values())
+    nested = [x for v in values if isinstance(v, list) for row in v
+              if isinstance(row, list) for x in row]  # a partner's plan history
+    ids = {aggregate.id} | {v for v in [*values, *nested] if isinstance(v, uuid.UUID)}
     derived = {PartnerAccount.id_for(i) for i in ids}
     for name, index in (("email", EmailClaim), ("lead_email", LeadClaim),
                         ("customer_domain", DomainRegistration)):

@@ -70,6 +70,7 @@ CASES: list[tuple[str, dict[str, Any], type[c.Command]]] = [
      c.ChangePartnerDetails),
     ("adjustment.booked", {"id": ID, "partner_id": OTHER, "amount": usd("-10.00"),
                            "reason": "fee"}, c.AdjustBalance),
+    ("partner.plan_changed", {"partner_id": ID, "plan_id": OTHER}, c.MovePartnerToPlan),
 ]
 
 

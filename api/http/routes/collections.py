@@ -4,7 +4,7 @@ payment, filtered and paged; a partner key lists only its own rows."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from flask_smorest import Blueprint
@@ -33,13 +33,13 @@ from api.http.schemas.common import PageQuerySchema
 from api.http.schemas.earning import DealListSchema, ReferralListSchema
 from api.http.schemas.ledger import PayoutListSchema
 from domain.billing import Payment
+from domain.partners import Partner
 from domain.payouts import PayoutRun
 from domain.plans import Plan
 from domain.royalties import RoyaltyAgreement
 from projections.catalog import listed
 from projections.commissions import Page, list_deals, list_referrals
 from projections.ledger import list_payouts
-from projections.partner_directory import find_partner
 
 blp = Blueprint("collections", __name__, description="Collections, filtered and paged")
 
@@ -84,13 +84,13 @@ def aggregate_page(table: str, filters: dict[str, str | None], cls: type, id_col
 @blp.response(200, PlanListSchema)
 @allow("internal", "auditor", "partner")
 def plans(query: dict[str, Any]) -> dict[str, Any]:
-    """Every plan, oldest first, by currency. A partner key lists only its own plan."""
+    """Every plan, oldest first, by currency. A partner key lists only the plans its partner
+    has been on."""
     if principal().role == "partner":
         svc = services()
-        with svc.db.transaction(commit=False) as cursor:
-            row = find_partner(cursor, str(principal().partner_id))
-        mine = row["plan_id"] if row is not None and row["plan_id"] else None
-        items = [plan_json(svc.app.get_aggregate(Plan, UUID(mine)))] if mine else []
+        partner = svc.app.get_aggregate(Partner, cast(UUID, principal().partner_id))
+        items = [plan_json(svc.app.get_aggregate(Plan, plan_id))
+                 for plan_id in dict.fromkeys(partner.plan_ids())]
         if query["currency"] is not None:
             items = [item for item in items if item["currency"] == query["currency"]]
         return {"items": items, "next_cursor": None, "position": svc.app.position()}

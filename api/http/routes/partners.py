@@ -82,6 +82,18 @@ def terminate(body: dict[str, Any], partner_id: UUID) -> Answer:
                        partner_json)
 
 
+@blp.route("/<uuid:partner_id>/plan", methods=["POST"])
+@blp.arguments(ApproveSchema)
+@blp.response(200, PartnerSchema)
+@allow("internal")
+def move_to_plan(body: dict[str, Any], partner_id: UUID) -> Answer:
+    """Moves an active or suspended partner to another plan in the same currency from
+    `occurred_at` on: accruals dated from then use the new plan, none dated before change. A
+    move dated before the partner's last plan change is a 409; another currency a 422."""
+    return run_command(builders.move_partner_to_plan(body, body["occurred_at"], partner_id),
+                       partner_json)
+
+
 @blp.route("/<uuid:partner_id>", methods=["PATCH"])
 @blp.arguments(DetailsSchema)
 @blp.response(200, PartnerSchema)

@@ -50,7 +50,7 @@ def revise_plan(body: dict[str, Any], plan_id: UUID) -> Answer:
 @blp.response(200, PlanSchema)
 @allow("internal", "auditor", "partner")
 def get_plan(query: dict[str, Any], plan_id: UUID) -> dict[str, Any]:
-    """A plan with every version. A partner key reads only its own partner's plan."""
+    """A plan with every version. A partner key reads only the plans its partner has been on."""
     wait_for_position(query["min_position"])
     svc = services()
     position = svc.app.position()
@@ -58,7 +58,7 @@ def get_plan(query: dict[str, Any], plan_id: UUID) -> dict[str, Any]:
     if caller.role == "partner":
         assert caller.partner_id is not None
         partner = svc.app.get_aggregate(Partner, caller.partner_id)
-        if partner.plan_id != plan_id:
+        if plan_id not in partner.plan_ids():
             raise ApiProblem(404, "not-found", f"No plan with id {plan_id}.")
     body = plan_json(svc.app.get_aggregate(Plan, plan_id))
     body["position"] = position
