@@ -28,7 +28,6 @@ from adapters.sql import setup_lock
 from api.kafka.ingest import Ingestor
 from api.kafka.relay import Relay
 from api.services import Services
-from projections.catalog import Catalog
 from projections.catch_up import ReadModels
 from projections.commissions import Commissions
 from projections.ledger import LedgerReadModel
@@ -53,7 +52,6 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
             ReadModelRunner(app, db, Commissions()),
             ReadModelRunner(app, db, LedgerReadModel()),
             ReadModelRunner(app, db, ProgramActivity()),
-            ReadModelRunner(app, db, Catalog()),
         ])
         inbox = Inbox(db, settings.consumer_group)
         keys.setup()

@@ -4,7 +4,7 @@ its aggregate, in the same shape as the record's own GET."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from adapters.sql import Cursor
 from domain.billing import Payment
@@ -25,11 +25,12 @@ LISTS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 class Catalog(ReadModel):
-    """Ids in the order they were created, with the columns lists filter on."""
+    """Ids in the order they were created, with the columns lists filter on. Kept by the
+    `program` read model (projections/program.py), so one runner reads the log for both."""
 
     name = "catalog"
-    table_names = tuple(LISTS)
-    tables = (
+    table_names: ClassVar[tuple[str, ...]] = tuple(LISTS)
+    tables: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS catalog_plans (plan_id TEXT PRIMARY KEY, "
         "seq BIGINT NOT NULL UNIQUE, currency TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS catalog_runs (run_id TEXT PRIMARY KEY, "

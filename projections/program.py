@@ -15,19 +15,22 @@ from typing import Any
 from adapters.sql import Cursor, Row
 from domain.accounts import PartnerAccount
 from domain.business_time import month_number
+from projections.catalog import Catalog
 from projections.money import to_minor
-from projections.read_model import ReadModel, on
+from projections.read_model import on
 from projections.timestamps import utc
 
 _PERIOD = re.compile(r"^(?:(\d{4})-(0[1-9]|1[0-2])|(\d{4})-Q([1-4])|(\d{4})|all)$")
 
 
-class ProgramActivity(ReadModel):
-    """Every account's partner and currency, and its sourced revenue by month."""
+class ProgramActivity(Catalog):
+    """Every account's partner and currency, and its sourced revenue by month; and the
+    catalog of plans, runs, agreements and payments the collections list."""
 
     name = "program"
-    table_names = ("program_accounts", "revenue_months")
+    table_names = ("program_accounts", "revenue_months", *Catalog.table_names)
     tables = (
+        *Catalog.tables,
         "CREATE TABLE IF NOT EXISTS program_accounts (account_id TEXT PRIMARY KEY, "
         "partner_id TEXT NOT NULL UNIQUE, currency TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS program_accounts_by_currency "

@@ -74,7 +74,7 @@ def aggregate_page(table: str, filters: dict[str, str | None], cls: type, id_col
                    query: dict[str, Any]) -> dict[str, Any]:
     """A catalog list: ids in creation order, each item read from its aggregate."""
     app = services().app
-    return page("catalog", lambda cursor: listed(
+    return page("program", lambda cursor: listed(
         cursor, table, filters, decode_cursor(query["cursor"]), query["limit"]),
         lambda row: present(app.get_aggregate(cls, UUID(row[id_column]))), query)
 
