@@ -45,6 +45,14 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # No server-side prepared statements: when a write in pipeline mode fails (the loser
+        # of a race on a unique version, say), psycopg can believe a statement prepared in
+        # the aborted pipeline exists, and the connection's next use of it fails with
+        # "prepared statement ... does not exist".
+        pool = self.datastore.pool
+        pool.kwargs["prepare_threshold"] = None
+        if not pool.closed:  # connections opened before this: replaced by ones without
+            pool.drain()
         prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(
             SQL(statement).format()

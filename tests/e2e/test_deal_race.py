@@ -36,12 +36,13 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[list[str], 
     _, token = svc.keys.create("internal", None, utc_now())
     svc.close()
     processes, bases = [], []
-    for _ in range(2):
+    for n in range(2):
         port = free_port()
         env = {**os.environ, "PARTNERLEDGER_DATABASE_URL": database_url, "PORT": str(port)}
-        processes.append(subprocess.Popen([*CLI, "serve", "--threads", "4"], env=env,
-                                          cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+        with (tmp_path / f"server-{n}.log").open("w") as log:  # a 500's traceback lands here
+            processes.append(subprocess.Popen([*CLI, "serve", "--threads", "4"], env=env,
+                                              cwd=tmp_path, stdout=log,
+                                              stderr=subprocess.STDOUT))
         bases.append(f"http://127.0.0.1:{port}")
     for base in bases:
         for _ in range(300):
