@@ -50,7 +50,9 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
         # the aborted pipeline exists, and the connection's next use of it fails with
         # "prepared statement ... does not exist".
         pool = self.datastore.pool
-        pool.kwargs["prepare_threshold"] = None
+        connect_kwargs = pool.kwargs
+        if isinstance(connect_kwargs, dict):  # eventsourcing passes a dict
+            connect_kwargs["prepare_threshold"] = None
         if not pool.closed:  # connections opened before this: replaced by ones without
             pool.drain()
         prefix = f'"{self.datastore.schema}".'
