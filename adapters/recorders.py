@@ -7,7 +7,8 @@ records, consumer offsets and the like commit or roll back together with the eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -48,13 +49,18 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
         # No server-side prepared statements: when a write in pipeline mode fails (the loser
         # of a race on a unique version, say), psycopg can believe a statement prepared in
         # the aborted pipeline exists, and the connection's next use of it fails with
-        # "prepared statement ... does not exist".
-        pool = self.datastore.pool
-        connect_kwargs = pool.kwargs
-        if isinstance(connect_kwargs, dict):  # eventsourcing passes a dict
-            connect_kwargs["prepare_threshold"] = None
-        if not pool.closed:  # connections opened before this: replaced by ones without
-            pool.drain()
+        # "prepared statement ... does not exist". Every connection the store hands out is
+        # set so, whenever and in whatever process the pool opened it.
+        datastore = self.datastore
+        handing_out = datastore.get_connection
+
+        @contextmanager
+        def unprepared() -> Iterator[Any]:
+            with handing_out() as conn:
+                conn.prepare_threshold = None
+                yield conn
+
+        datastore.__dict__["get_connection"] = unprepared
         prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(
             SQL(statement).format()
