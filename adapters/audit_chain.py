@@ -13,7 +13,9 @@ an export) is what shows that.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -28,6 +30,10 @@ GENESIS = bytes(32)
 CHAIN_COLUMNS = ("(position BIGINT PRIMARY KEY, idx BIGINT NOT NULL UNIQUE, "
                  "leaf TEXT NOT NULL, chain TEXT NOT NULL)")
 BATCH = 5000
+# verify reads the log and the chain in stretches this long, the next while it hashes one
+VERIFY_BATCH = 20000
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+CHAIN_ROW = (("position", "bigint"), ("idx", "bigint"), ("leaf", "text"), ("chain", "text"))
 
 
 def create_statements(prefix: str = "") -> list[str]:
@@ -45,11 +51,16 @@ def as_bytes(value: Any) -> bytes:
 
 
 def stream_text(stream_id: Any) -> str:
-    """A stream id in its canonical form (hex on SQLite, uuid on PostgreSQL)."""
-    try:
-        return str(UUID(str(stream_id)))
-    except ValueError:  # an edited row: hash what is there
+    """A stream id in its canonical form (text on SQLite, uuid on PostgreSQL)."""
+    if isinstance(stream_id, UUID):
         return str(stream_id)
+    text = str(stream_id)
+    if CANONICAL_UUID.fullmatch(text):  # as stored by the application: already canonical
+        return text
+    try:
+        return str(UUID(text))
+    except ValueError:  # an edited row: hash what is there
+        return text
 
 
 def leaf_hash(position: int, stream_id: Any, version: Any, topic: Any, state: Any) -> bytes:
@@ -102,8 +113,7 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
         leaves.append(leaf)
     nodes_table = f"{prefix}{audit_tree.NODES_TABLE}"
     nodes = audit_tree.new_nodes(cursor, table, start, leaves, nodes_table)  # reads first
-    cursor.executemany(f"INSERT INTO {table} (position, idx, leaf, chain) "  # noqa: S608
-                       "VALUES (?, ?, ?, ?)", rows)
+    cursor.insert_rows(table, CHAIN_ROW, rows)
     audit_tree.store_nodes(cursor, nodes_table, nodes)
 
 
@@ -179,41 +189,51 @@ class AuditChain:
                 f"SELECT {self.position_column} AS position, originator_id, "  # noqa: S608
                 f"originator_version, topic, state FROM {self.db.events_table} "
                 f"WHERE {self.position_column} > ? ORDER BY {self.position_column} "
-                f"LIMIT {BATCH}", (after,))
+                f"LIMIT {VERIFY_BATCH}", (after,))
             return cursor.fetchall()
 
     def _links(self, after: int) -> list[Any]:
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(f"SELECT position, leaf, chain FROM {CHAIN_TABLE} "  # noqa: S608
-                           f"WHERE position > ? ORDER BY position LIMIT {BATCH}", (after,))
+                           f"WHERE position > ? ORDER BY position LIMIT {VERIFY_BATCH}",
+                           (after,))
             return cursor.fetchall()
+
+    @staticmethod
+    def _rows(read: Callable[[int], list[Any]], pool: ThreadPoolExecutor | None
+              ) -> Iterator[Any]:
+        """Rows of `read` in order. With a pool the next stretch is read while this one is
+        used: PostgreSQL works in its own process meanwhile (in-process SQLite would only
+        contend for the interpreter, so it reads in line)."""
+        pending = pool.submit(read, 0) if pool is not None else None
+        after = 0
+        while True:
+            rows = pending.result() if pending is not None else read(after)
+            if not rows:
+                return
+            after = int(rows[-1]["position"])
+            if pool is not None:
+                pending = pool.submit(read, after)
+            yield from rows
 
     def _merged(self) -> Iterator[tuple[int, Any | None, Any | None]]:
         """(position, event row or None, chain row or None) in log order."""
-        events = self._events(0)
-        links = self._links(0)
-        ei = li = 0
-        while True:
-            if ei == len(events) and events:
-                events, ei = self._events(int(events[-1]["position"])), 0
-            if li == len(links) and links:
-                links, li = self._links(int(links[-1]["position"])), 0
-            event = events[ei] if ei < len(events) else None
-            chain = links[li] if li < len(links) else None
-            if event is None and chain is None:
-                return
-            event_at = int(event["position"]) if event is not None else None
-            chain_at = int(chain["position"]) if chain is not None else None
-            if chain_at is None or (event_at is not None and event_at < chain_at):
-                ei += 1
-                yield event_at or 0, event, None
-            elif event_at is None or chain_at < event_at:
-                li += 1
-                yield chain_at, None, chain
-            else:
-                ei += 1
-                li += 1
-                yield event_at, event, chain
+        with ThreadPoolExecutor(2, thread_name_prefix="audit-verify") as threads:
+            pool = threads if self.db.dialect == "postgres" else None
+            events, links = self._rows(self._events, pool), self._rows(self._links, pool)
+            event, chain = next(events, None), next(links, None)
+            while event is not None or chain is not None:
+                event_at = int(event["position"]) if event is not None else None
+                chain_at = int(chain["position"]) if chain is not None else None
+                if chain_at is None or (event_at is not None and event_at < chain_at):
+                    yield event_at or 0, event, None
+                    event = next(events, None)
+                elif event_at is None or chain_at < event_at:
+                    yield chain_at, None, chain
+                    chain = next(links, None)
+                else:
+                    yield event_at, event, chain
+                    event, chain = next(events, None), next(links, None)
 
     def verify(self) -> Verification:
         """Recomputes the chain from the stored events; stops at the first disagreement."""

@@ -1,9 +1,11 @@
 """A Merkle tree over the log (RFC 6962 / RFC 9162 hashing), kept beside the hash chain.
 
 Leaf i is the i-th chained event's leaf hash (`audit_chain.leaf`, index `idx`). Every
-perfect, aligned subtree above the leaves is stored once in `audit_nodes` as it completes,
-so any root, inclusion proof or consistency proof needs only O(log n) stored hashes, fetched
-in two queries. Node hash: SHA-256(0x01 || left || right).
+perfect, aligned subtree of at least 16 leaves is stored once in `audit_nodes` as it
+completes; smaller ones are hashed from their leaves when needed (at most 8 leaves each),
+which keeps one node row per 8 events on the write path instead of one per event. So any
+root, inclusion proof or consistency proof needs O(log n) stored hashes and a few leaves,
+fetched in two queries. Node hash: SHA-256(0x01 || left || right).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from adapters.sql import Cursor, Database
 NODES_TABLE = "audit_nodes"
 NODES_COLUMNS = "(level INTEGER NOT NULL, idx BIGINT NOT NULL, hash TEXT NOT NULL, " \
                 "PRIMARY KEY (level, idx))"
+NODE_ROW = (("level", "integer"), ("idx", "bigint"), ("hash", "text"))
+# Subtrees at this level (2**4 = 16 leaves) and above are stored; those below are hashed
+# from their leaves. (Stores written before kept every level; the rows below are unused.)
+STORED_LEVEL = 4
 Key = tuple[int, int]  # (level, index at that level); level 0 are the leaves
 
 
@@ -37,15 +43,22 @@ def frontier(size: int) -> list[Key]:
 
 
 def fetch(cursor: Cursor, chain_table: str, nodes_table: str, keys: set[Key]) -> dict[Key, bytes]:
-    """Stored hashes for the given keys (leaves from the chain table)."""
+    """Hashes for the given keys: leaves from the chain table, subtrees below
+    `STORED_LEVEL` hashed from their leaves, the others from the nodes table."""
     found: dict[Key, bytes] = {}
-    leaves = sorted(idx for level, idx in keys if level == 0)
+    small = [(level, idx) for level, idx in keys if level < STORED_LEVEL]
+    leaves = sorted({leaf for level, idx in small
+                     for leaf in range(idx << level, (idx + 1) << level)})
     for start in range(0, len(leaves), 500):
         chunk = leaves[start:start + 500]
         cursor.execute(f"SELECT idx, leaf FROM {chain_table} "  # noqa: S608
                        f"WHERE idx IN ({','.join('?' * len(chunk))})", chunk)
         found.update({(0, int(r["idx"])): bytes.fromhex(r["leaf"]) for r in cursor.fetchall()})
-    nodes = sorted(key for key in keys if key[0] > 0)
+    for level, idx in sorted(small):
+        hashes = [found.get((0, leaf)) for leaf in range(idx << level, (idx + 1) << level)]
+        if all(h is not None for h in hashes):
+            found[(level, idx)] = subtree_hash(hashes)  # type: ignore[arg-type]
+    nodes = sorted(key for key in keys if key[0] >= STORED_LEVEL)
     for start in range(0, len(nodes), 250):
         pairs = nodes[start:start + 250]
         cursor.execute(f"SELECT level, idx, hash FROM {nodes_table} WHERE "  # noqa: S608
@@ -54,6 +67,14 @@ def fetch(cursor: Cursor, chain_table: str, nodes_table: str, keys: set[Key]) ->
         found.update({(int(r["level"]), int(r["idx"])): bytes.fromhex(r["hash"])
                       for r in cursor.fetchall()})
     return found
+
+
+def subtree_hash(leaves: Sequence[bytes]) -> bytes:
+    """The root of a perfect subtree (a power of two of leaves)."""
+    level = list(leaves)
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
 
 
 def new_nodes(cursor: Cursor, chain_table: str, start: int,
@@ -71,15 +92,16 @@ def new_nodes(cursor: Cursor, chain_table: str, start: int,
             parent = node_hash(known[(level, idx - 1)], known[(level, idx)])
             level, idx = level + 1, idx >> 1
             known[(level, idx)] = parent
-            rows.append((level, idx, parent.hex()))
+            if level >= STORED_LEVEL:
+                rows.append((level, idx, parent.hex()))
     return rows
 
 
 def store_nodes(cursor: Cursor, nodes_table: str, rows: Sequence[tuple[int, int, str]]) -> None:
     """Writes subtree rows; derived from the leaves alone, so a row left by an earlier,
     discarded chain is replaced."""
-    cursor.executemany(f"INSERT INTO {nodes_table} (level, idx, hash) VALUES (?, ?, ?) "  # noqa: S608
-                       "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash", rows)
+    cursor.insert_rows(nodes_table, NODE_ROW, rows,
+                       "ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash")
 
 
 class Hashes:

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from adapters.audit_chain import AuditChain
-from adapters.audit_tree import MerkleTree
+from adapters.audit_tree import STORED_LEVEL, MerkleTree
 from api.demo import load_demo
 from api.services import Services
 from domain import commands as c
@@ -76,3 +76,20 @@ def test_the_tree_is_rebuilt_for_events_stored_before_it_existed(services: Servi
     services.app.execute(c.RecordPayment(None, f"in_{uuid.uuid4().hex}", "cust-x",
                                          Money.parse("2.00", "USD")))
     assert tree.root(tree.size()) == merkle_root(leaves(services))
+
+
+def test_only_subtrees_of_sixteen_leaves_and_more_are_stored(services: Services) -> None:
+    grow(services)
+    tree = MerkleTree(services.db)
+    size = tree.size()
+    assert size > 2 * 16
+    with services.db.transaction(commit=False) as cursor:
+        cursor.execute("SELECT MIN(level) AS low, COUNT(*) AS n FROM audit_nodes")
+        row = cursor.fetchone()
+    assert row is not None and int(row["low"]) == STORED_LEVEL
+    # one stored node per 8 leaves at most, where every level would be one per leaf
+    assert int(row["n"]) <= size // 8
+    all_leaves = leaves(services)
+    for index in (0, 15, 16, size - 1):
+        assert verify_inclusion(index, size, all_leaves[index], tree.inclusion(index, size),
+                                merkle_root(all_leaves))
