@@ -55,6 +55,11 @@ STOP_COLUMNS = ("consumer_group, topic, partition_no, stored_offset, broker_star
                 "reason, stopped_at")
 
 
+MESSAGE_ROW = (("message_id", "text"), ("fingerprint", "text"), ("topic", "text"),
+               ("partition_no", "integer"), ("message_offset", "bigint"), ("outcome", "text"),
+               ("recorded_at", "text"))
+
+
 class InboxMoved(PartnerLedgerError):
     """Another worker applied these offsets or message ids first; nothing was written."""
 
@@ -67,6 +72,16 @@ class CheckedWrite(SideWrite):
 
     rows: tuple[tuple[Any, ...], ...] = ()
     expect: int = 0
+    # an insert: rows go to `table` through `Cursor.insert_rows` instead of the statement
+    table: str = ""
+    columns: tuple[tuple[str, str], ...] = ()
+    conflict: str = ""
+
+    def _run(self, cursor: Cursor) -> None:
+        if self.table:
+            cursor.insert_rows(self.table, self.columns, self.rows, self.conflict)
+        else:
+            cursor.executemany(self.statement, self.rows)
 
     def apply(self, cursor: Cursor) -> None:
         """Runs it; fewer changed rows means another writer got there first."""
@@ -76,14 +91,14 @@ class CheckedWrite(SideWrite):
             # The store may write in pipeline mode, where a row count is only known after a
             # sync; a nested pipeline block syncs on exit.
             with cursor.raw.connection.pipeline():
-                cursor.executemany(self.statement, self.rows)
+                self._run(cursor)
             changed = cursor.rowcount
         else:
-            cursor.executemany(self.statement, self.rows)
+            self._run(cursor)
             changed = cursor.rowcount
         if changed != self.expect:
-            raise InboxMoved(f"expected {self.expect} rows, changed {changed}: "
-                             f"{self.statement.split('(')[0].strip()}")
+            what = self.table or self.statement.split("(")[0].strip()
+            raise InboxMoved(f"expected {self.expect} rows, changed {changed}: {what}")
 
 
 @dataclass(frozen=True)
@@ -239,11 +254,9 @@ class Inbox:
         """Rows of (message_id, fingerprint, topic, partition, offset, outcome); an id that
         another worker recorded meanwhile rolls the batch back."""
         stamp = now.isoformat()
-        return CheckedWrite(
-            "INSERT INTO inbound_messages (message_id, fingerprint, topic, partition_no, "
-            "message_offset, outcome, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            rows=tuple((*row, stamp) for row in rows), expect=len(rows))
+        return CheckedWrite(table="inbound_messages", columns=MESSAGE_ROW,
+                            conflict="ON CONFLICT DO NOTHING",
+                            rows=tuple((*row, stamp) for row in rows), expect=len(rows))
 
     @staticmethod
     def record_dead_letters(letters: Sequence[DeadLetter], now: datetime) -> SideWrite:

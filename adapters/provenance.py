@@ -9,19 +9,41 @@ no row, and explain says so.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
-from adapters.sql import Database, ManyWrite
+from adapters.sql import Database, RowsWrite
 
 PROVENANCE_TABLE = (
     "CREATE TABLE IF NOT EXISTS provenance (originator_id TEXT NOT NULL, "
     "originator_version BIGINT NOT NULL, command_id TEXT NOT NULL, source TEXT NOT NULL, "
     "PRIMARY KEY (originator_id, originator_version))"
 )
+PROVENANCE_ROW = (("originator_id", "text"), ("originator_version", "bigint"),
+                  ("command_id", "text"), ("source", "text"))
+# A command's id: this process's random prefix and a count, unique without asking the
+# operating system for randomness per command. A forked child (a server worker) draws its
+# own prefix.
+_PROCESS = uuid4().hex
+_COMMANDS = itertools.count(1)
+
+
+def _new_process() -> None:
+    global _PROCESS, _COMMANDS
+    _PROCESS, _COMMANDS = uuid4().hex, itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_process)
 PROVENANCE_INDEX = "CREATE INDEX IF NOT EXISTS provenance_by_command ON provenance (command_id)"
+
+
+def next_command_id() -> str:
+    """A new command id, unique across processes and restarts."""
+    return f"{_PROCESS}-{next(_COMMANDS)}"
 
 
 class Provenance:
@@ -37,16 +59,15 @@ class Provenance:
     def rows(events: Sequence[tuple[UUID, int]],
              source: dict[str, Any]) -> list[tuple[str, int, str, str]]:
         """The rows for one command's events (none when it wrote none)."""
-        command_id, text = str(uuid4()), json.dumps(source, sort_keys=True)
+        command_id, text = next_command_id(), json.dumps(source, sort_keys=True)
         return [(str(stream), version, command_id, text) for stream, version in events]
 
     @staticmethod
-    def record(rows: Sequence[tuple[str, int, str, str]]) -> list[ManyWrite]:
+    def record(rows: Sequence[tuple[str, int, str, str]]) -> list[RowsWrite]:
         """The side write for many commands' rows (none when there are none)."""
         if not rows:
             return []
-        return [ManyWrite("INSERT INTO provenance (originator_id, originator_version, "
-                          "command_id, source) VALUES (?, ?, ?, ?)", rows=tuple(rows))]
+        return [RowsWrite(table="provenance", columns=PROVENANCE_ROW, rows=tuple(rows))]
 
     def of(self, stream_id: UUID, version: int) -> tuple[str, dict[str, Any]] | None:
         """(command id, source) of one event, None when unrecorded."""

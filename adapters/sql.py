@@ -23,6 +23,8 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
+from adapters.bulk import unnest_insert
+
 
 class Row(Protocol):
     """A result row, read by column name."""
@@ -54,31 +56,16 @@ class Cursor:
     def insert_rows(self, table: str, columns: Sequence[tuple[str, str]],
                     rows: Sequence[Sequence[Any]], conflict: str = "") -> None:
         """Inserts many rows (`columns` are (name, SQL type)); `conflict` is an optional
-        ON CONFLICT clause. On PostgreSQL one statement unnests one array per column: one
-        round trip and one plan however many rows, where `executemany` binds and runs the
-        statement once per row. A column of numbers and text travels as one string split
-        by the server (psycopg builds a list parameter element by element, in Python,
-        several times slower); a column holding a separator, or other values, as a list."""
+        ON CONFLICT clause. On PostgreSQL as one statement (see `adapters.bulk`)."""
         if not rows:
             return
-        names = ", ".join(name for name, _ in columns)
         if self.dialect != "postgres":
+            names = ", ".join(name for name, _ in columns)
             marks = ", ".join("?" for _ in columns)
             self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
                                  f"{conflict}", [tuple(r) for r in rows])
             return
-        arrays: list[str] = []
-        params: list[Any] = []
-        for (_, kind), values in zip(columns, zip(*rows, strict=True), strict=True):
-            joined = joined_column(values)
-            if joined is None:
-                arrays.append(f"%s::{kind}[]")
-                params.append(list(values))
-            else:
-                arrays.append(f"string_to_array(%s, E'\\x1f', E'\\x1e')::{kind}[]")
-                params.append(joined)
-        self.raw.execute(f"INSERT INTO {table} ({names}) "  # noqa: S608
-                         f"SELECT * FROM unnest({', '.join(arrays)}) {conflict}", params)
+        unnest_insert(self.raw, table, columns, rows, conflict)
 
     def fetchone(self) -> Row | None:
         """The next row, or None."""
@@ -92,31 +79,6 @@ class Cursor:
     def rowcount(self) -> int:
         """Rows the last statement changed."""
         return int(self.raw.rowcount)
-
-
-UNIT_SEPARATOR, NULL_MARK = "\x1f", "\x1e"
-
-
-def joined_column(values: Sequence[Any]) -> str | None:
-    """A column's values as one string, split by the unit separator with None as the
-    record separator; None when a value is neither a number nor text, or holds either."""
-    texts, nulls = [], 0
-    for value in values:
-        if value is None:
-            texts.append(NULL_MARK)
-            nulls += 1
-        elif isinstance(value, int) and not isinstance(value, bool):
-            texts.append(str(value))
-        elif isinstance(value, str):
-            texts.append(value)
-        else:
-            return None
-    joined = UNIT_SEPARATOR.join(texts)
-    if joined.count(UNIT_SEPARATOR) != len(texts) - 1 or joined.count(NULL_MARK) != nulls:
-        return None
-    if "\x00" in joined:
-        return None  # PostgreSQL text cannot hold it; a list parameter reports it clearly
-    return joined
 
 
 class BufferedCursor(Cursor):

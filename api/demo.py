@@ -8,13 +8,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from adapters.application import PartnerProgram
 from adapters.clock import utc_now
 from adapters.settings import DEFAULT_DATABASE_URL, redacted_url
 from api.services import Services
 from domain import commands as c
+from domain.ids import derived_id
 from domain.money import Money
 from domain.plans import PlanTerms
 from domain.tiers import Tier
@@ -22,7 +23,7 @@ from domain.tiers import Tier
 
 def demo_id(name: str) -> UUID:
     """Stable ids, so the tour in the README can name them."""
-    return uuid5(NAMESPACE_URL, f"partnerledger:demo:{name}")
+    return derived_id(f"partnerledger:demo:{name}")
 
 
 DEMO_PLAN_ID = demo_id("plan")

@@ -13,10 +13,11 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from domain.ids import derived_id
 from domain.money import Money, decimal_text
 
 
@@ -69,7 +70,7 @@ def _(value: list[Any] | tuple[Any, ...]) -> Any:
 
 def event_id(stream_id: UUID, version: int) -> str:
     """The same event always has the same id, however often it is sent."""
-    return str(uuid5(NAMESPACE_URL, f"partnerledger:event:{stream_id}:{version}"))
+    return str(derived_id(f"partnerledger:event:{stream_id}:{version}"))
 
 
 def event_document(notification: Notification, event: Any) -> dict[str, Any]:

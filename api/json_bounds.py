@@ -72,6 +72,8 @@ def strict_loads(data: str | bytes) -> Any:
         raise MalformedJson("The body is not UTF-8.") from None
     except ValueError as error:
         raise MalformedJson(f"The body is not valid JSON: {error}.") from None
-    if _depth(document) > MAX_JSON_DEPTH:
+    # nesting cannot be deeper than the number of brackets that open it: most documents
+    # need no walk at all
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and _depth(document) > MAX_JSON_DEPTH:
         raise MalformedJson(f"JSON is nested deeper than {MAX_JSON_DEPTH} levels.")
     return document

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import CurrencyMismatch, Duplicate, InvalidInput, PartnerLedgerError
+from domain.ids import derived_id
 from domain.ledger import Entry, OpenEntries
 from domain.money import Money, minor_units
 
@@ -40,7 +41,7 @@ class InsufficientPoints(PartnerLedgerError):
 
 def entry_id(kind: str, source_type: str, source_id: str) -> UUID:
     """Stable ids for accruals and reversals, derived from what caused them."""
-    return uuid5(NAMESPACE_URL, f"partnerledger:{kind}:{source_type}:{source_id}")
+    return derived_id(f"partnerledger:{kind}:{source_type}:{source_id}")
 
 
 class PartnerAccount(Aggregate):
@@ -52,7 +53,7 @@ class PartnerAccount(Aggregate):
     @staticmethod
     def id_for(partner_id: UUID) -> UUID:
         """One account per partner, found from the partner id."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:account:{partner_id}")
+        return derived_id(f"partnerledger:account:{partner_id}")
 
     @event("Opened")
     def __init__(self, id: UUID, partner_id: UUID, currency: str) -> None:  # noqa: A002

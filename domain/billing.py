@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import CurrencyMismatch, PartnerLedgerError
+from domain.ids import derived_id
 from domain.money import Money
 
 
@@ -24,7 +25,7 @@ class Payment(Aggregate):
     @staticmethod
     def id_for(payment_id: str) -> UUID:
         """Derived from the billing system's payment id."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:payment:{payment_id}")
+        return derived_id(f"partnerledger:payment:{payment_id}")
 
     @event("Received")
     def __init__(
@@ -107,7 +108,7 @@ class Refund(Aggregate):
     @staticmethod
     def id_for(refund_id: str) -> UUID:
         """Derived from the billing system's refund id."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:refund:{refund_id}")
+        return derived_id(f"partnerledger:refund:{refund_id}")
 
     @event("Issued")
     def __init__(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, InvalidTransition, PartnerLedgerError
+from domain.ids import derived_id
 from domain.money import Money
 
 OPEN_STATES = frozenset({"registered", "approved"})
@@ -139,7 +140,7 @@ class DomainRegistration(Aggregate):
     @staticmethod
     def id_for(domain: str) -> UUID:
         """Derived from the normalised domain, so simultaneous registrations collide."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:deal-domain:{domain}")
+        return derived_id(f"partnerledger:deal-domain:{domain}")
 
     @event("Opened")
     def __init__(self, id: UUID, domain: str) -> None:  # noqa: A002

@@ -10,11 +10,12 @@ topic and partition, saying from where to where, by whom and why.
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
+from domain.ids import derived_id
 
 # Long enough for a sentence and a ticket number; a reason is not a document.
 MAX_REASON = 500
@@ -27,7 +28,7 @@ class IngestOffsets(Aggregate):
     @staticmethod
     def id_for(group: str, topic: str, partition: int) -> UUID:
         """One stream per group, topic and partition, with an id anyone can derive."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:ingest-offsets:{group}:{topic}:{partition}")
+        return derived_id(f"partnerledger:ingest-offsets:{group}:{topic}:{partition}")
 
     @classmethod
     def open(cls, group: str, topic: str, partition: int) -> IngestOffsets:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Duplicate, InvalidTransition
+from domain.ids import derived_id
 from domain.money import Money
 from domain.tiers import BASE_TIER, RevenueHistory, Tier, promotion_due
 
@@ -228,7 +229,7 @@ class EmailClaim(Aggregate):
     @staticmethod
     def id_for(email: str) -> UUID:
         """The claim's id is derived from the normalised email, so two writers collide."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:partner-email:{normalise_email(email)}")
+        return derived_id(f"partnerledger:partner-email:{normalise_email(email)}")
 
     @event("Opened")
     def __init__(self, id: UUID, partner_id: UUID) -> None:  # noqa: A002

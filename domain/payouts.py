@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidTransition
+from domain.ids import derived_id
 from domain.money import Money
 
 
@@ -18,7 +19,7 @@ class Payout(Aggregate):
     @staticmethod
     def id_for(run_id: UUID, partner_id: UUID) -> UUID:
         """One payout per partner per run, with an id anyone can derive."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:payout:{run_id}:{partner_id}")
+        return derived_id(f"partnerledger:payout:{run_id}:{partner_id}")
 
     @event("Started")
     def __init__(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.dates import add_months
 from domain.errors import Duplicate, InvalidTransition, PartnerLedgerError
+from domain.ids import derived_id
 from domain.partners import normalise_email
 
 
@@ -92,7 +93,7 @@ class LeadClaim(Aggregate):
     @staticmethod
     def id_for(email: str) -> UUID:
         """Derived from the normalised email, so two partners racing for a lead collide."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:lead-email:{normalise_email(email)}")
+        return derived_id(f"partnerledger:lead-email:{normalise_email(email)}")
 
     @event("Opened")
     def __init__(self, id: UUID, email: str) -> None:  # noqa: A002
@@ -139,7 +140,7 @@ class CustomerAttribution(Aggregate):
     @staticmethod
     def id_for(customer_id: str) -> UUID:
         """Derived from the billing system's customer id."""
-        return uuid5(NAMESPACE_URL, f"partnerledger:customer:{customer_id}")
+        return derived_id(f"partnerledger:customer:{customer_id}")
 
     @event("Attributed")
     def __init__(

@@ -22,7 +22,13 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api import builders as b
 from api.json_bounds import MalformedJson, strict_loads
-from api.schemas.common import CommandSchema, InputSchema, business_time
+from api.schemas.common import (
+    CommandSchema,
+    InputSchema,
+    business_time,
+    find_bad_text,
+    text_already_checked,
+)
 from api.schemas.earning import (
     AdjustmentSchema,
     CloseWonSchema,
@@ -175,6 +181,18 @@ def decode(raw: bytes) -> Message:
         raise BadMessage("undecodable", str(error)) from None
     if not isinstance(document, dict):
         raise BadMessage("undecodable", "The message is not a JSON object.")
+    # Text that cannot be stored (NUL, a lone surrogate) can only come from a \u escape:
+    # the bytes were valid UTF-8, and JSON allows no raw control character. So the whole
+    # document is checked here, once, and only when it has an escape.
+    if b"\\u" in raw:
+        bad_text = find_bad_text(document)
+        if bad_text:
+            raise BadMessage("invalid", json.dumps(bad_text, sort_keys=True))
+    with text_already_checked():
+        return _decode_checked(document)
+
+
+def _decode_checked(document: dict[str, Any]) -> Message:
     try:
         envelope = ENVELOPE.load(document)
     except ValidationError as error:

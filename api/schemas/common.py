@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -55,11 +57,33 @@ def _find_bad_text(data: Any, path: str) -> dict[str, list[str]]:
     return found
 
 
+def find_bad_text(document: Any) -> dict[str, list[str]]:
+    """Every string (keys too) that cannot be stored, by path; empty when none."""
+    return _find_bad_text(document, "")
+
+
+# Set while a caller loads a document it has checked whole (see `text_already_checked`).
+_TEXT_CHECKED: ContextVar[bool] = ContextVar("text_checked", default=False)
+
+
+@contextmanager
+def text_already_checked() -> Iterator[None]:
+    """Schemas loaded inside skip the text check: the caller checked the whole document
+    once (a message's envelope, its data and their nested parts would each walk it again)."""
+    token = _TEXT_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _TEXT_CHECKED.reset(token)
+
+
 class InputSchema(Schema):
     """Base of every input: text must be storable as it is, everywhere."""
 
     @pre_load
     def refuse_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
+        if _TEXT_CHECKED.get():
+            return data
         errors = _find_bad_text(data, "")
         if errors:
             raise ValidationError(errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
@@ -14,6 +14,7 @@ from api import audit
 from api.http.presenters.ledger import statement_entry_json
 from api.services import Services
 from domain.errors import NotFound
+from domain.ids import derived_id
 from domain.money import decimal_text, minor_units
 
 RULES = {
@@ -74,7 +75,7 @@ def _notification(svc: Services, stream_id: UUID, version: int) -> Notification 
 def belongs_to(event: dict[str, Any], partner_id: UUID, source_id: str | None) -> bool:
     """Whether an event is about this partner alone: its own stream, its account, the line's
     source (its deal, say), or an event naming it."""
-    account = str(uuid5(NAMESPACE_URL, f"partnerledger:account:{partner_id}"))
+    account = str(derived_id(f"partnerledger:account:{partner_id}"))
     return (event["stream_id"] in (str(partner_id), account, source_id)
             or event["data"].get("partner_id") == str(partner_id))
 
