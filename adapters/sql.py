@@ -31,6 +31,8 @@ class Row(Protocol):
 
     def __getitem__(self, key: str) -> Any: ...
 
+    def keys(self) -> Any: ...
+
 
 class Cursor:
     """A cursor that speaks one placeholder style on both stores."""
@@ -66,6 +68,21 @@ class Cursor:
                                  f"{conflict}", [tuple(r) for r in rows])
             return
         unnest_insert(self.raw, table, columns, rows, conflict)
+
+    def stream(self, statement: str, params: Sequence[Any] = (),
+               size: int = 5000) -> Iterator[list[Row]]:
+        """The rows of a query in lists of at most `size`, never all held at once: on
+        PostgreSQL through a server-side cursor (a plain one receives the whole result at
+        `execute`), on SQLite as the engine steps through it."""
+        if self.dialect == "postgres":
+            with self.raw.connection.cursor(name=f"stream_{id(self):x}") as server_side:
+                server_side.execute(self._sql(statement), tuple(params))
+                while rows := server_side.fetchmany(size):
+                    yield rows
+            return
+        self.raw.execute(statement, tuple(params))
+        while rows := self.raw.fetchmany(size):
+            yield list(rows)
 
     def fetchone(self) -> Row | None:
         """The next row, or None."""

@@ -220,9 +220,9 @@ class Rebuild:
         for table in self.projection.table_names:
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - names are class constants
             with self.scratch.transaction() as scratch:
-                scratch.execute(f"SELECT * FROM {table}")  # noqa: S608
-                columns = [str(d[0]) for d in scratch.raw.description]
-                while rows := scratch.raw.fetchmany(5000):
+                # streamed: a rebuilt table can be far larger than memory should hold
+                for rows in scratch.stream(f"SELECT * FROM {table}"):  # noqa: S608
+                    columns = list(rows[0].keys())
                     cursor.executemany(
                         f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
                         f"VALUES ({', '.join('?' * len(columns))})",

@@ -2,7 +2,8 @@
 
 Prints a table and writes var/bench.json. Sizes can be lowered for a quick look:
 BENCH_COMMANDS (default 20,000), BENCH_PROJECTION_EVENTS (default 1,000,000),
-BENCH_KAFKA_MESSAGES (default 30,000).
+BENCH_KAFKA_MESSAGES (default 30,000), BENCH_MEMORY_EVENTS (default 15,000: the smaller
+store of the memory rows).
 PostgreSQL figures need PARTNERLEDGER_TEST_POSTGRES_URL (a throwaway schema is used).
 """
 
@@ -30,9 +31,10 @@ from api.bootstrap import build_services
 from api.services import Services
 from domain import commands as c
 from domain.money import Money
-from tests import bench_api, bench_kafka
+from tests import bench_api, bench_kafka, bench_memory
 from tests.conftest import drop_schema
 from tests.factories import referring_partner, terms
+from tests.kafka_broker import start_broker
 
 # Histories end before today: business time may not lie ahead of the recording time.
 NOW = (datetime.now(UTC) - timedelta(days=400)).replace(hour=0, minute=0, second=0,
@@ -232,9 +234,20 @@ def measure(kind: str) -> list[dict[str, Any]]:
         rows.append({"store": kind, "figure": "commands, 1 per transaction",
                      "value": single, "unit": "events/s", "baseline": baseline, "target": None})
     with store(kind) as svc:
+        rows.append(bench_kafka.same_commands(kind, svc, baseline))
+    with store(kind) as svc:
         rows += bench_kafka.measure(kind, svc, baseline)
     with store(kind) as svc:
         rows.append(bench_kafka.measure_group(kind, svc, baseline))
+    broker = start_broker()
+    try:
+        with store(kind) as svc:
+            small = bench_memory.measure(kind, svc, broker, bench_memory.HISTORY)
+        with store(kind) as svc:
+            large = bench_memory.measure(kind, svc, broker, bench_memory.HISTORY * 10)
+        rows += bench_memory.rows(kind, small, large)
+    finally:
+        broker.stop()
     with store(kind) as svc:
         rows += [{"store": kind, **row} for row in ledger_at_scale(svc, LEDGER_ENTRIES)]
     with store(kind) as svc:
@@ -265,6 +278,8 @@ def baseline_text(row: dict[str, Any]) -> str:
         return "-"
     if row["unit"] == "ms":
         return f"{show(row['baseline'], 'ms')} (partner with 1 entry)"
+    if row["unit"] == "MB":
+        return f"{row['baseline']:,.0f} MB ({row['value'] / row['baseline']:.0%})"
     if row["unit"].startswith("ms"):
         return f"{show(row['baseline'], row['unit'])} (/healthz)"
     return f"{show(row['baseline'], 'events/s')} ({row['value'] / row['baseline']:.0%})"

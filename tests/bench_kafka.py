@@ -129,6 +129,26 @@ def measure(kind: str, svc: Services, baseline: float) -> list[dict[str, Any]]:
              "events_per_second": written / elapsed}]
 
 
+def same_commands(kind: str, svc: Services, baseline: float) -> dict[str, Any]:
+    """The Kafka stream's payments run straight through the batched command path, 1,000
+    per transaction, on the same program: the work ingestion does without the envelope,
+    validation, broker client and bookkeeping; ingestion's like-for-like baseline."""
+    setup, people, stream = program(200, MESSAGES)
+    svc.app.execute_batch([decode(m.encode()).command for m in setup + people])
+    commands = [decode(m.encode()).command for m in stream]
+    svc.app.keep_aggregates(svc.settings.ingest_cache_size)  # as the worker does
+    events = svc.app.position()
+    started = time.perf_counter()
+    for start in range(0, len(commands), 1000):
+        svc.app.execute_batch(commands[start:start + 1000])
+    elapsed = time.perf_counter() - started
+    written = svc.app.position() - events
+    assert written == 3 * len(stream) + 200, written
+    return {"store": kind, "figure": f"commands, the Kafka stream's {len(stream):,} payments, "
+            "1,000 per transaction", "value": written / elapsed, "unit": "events/s",
+            "baseline": baseline, "target": None}
+
+
 def measure_group(kind: str, svc: Services, baseline: float, workers: int = 2) -> dict[str, Any]:
     """`workers` `partnerledger ingest` processes in one group, joined before the stream is
     sent; timed from the first send to the commit of the last batch."""

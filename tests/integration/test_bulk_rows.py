@@ -1,4 +1,5 @@
-"""`Cursor.insert_rows`: many rows in one statement, whatever the values hold, on both stores."""
+"""Bulk rows: `Cursor.insert_rows` (many rows in one statement, whatever the values hold) and
+`Cursor.stream` (a large result in bounded pieces), on both stores."""
 
 from __future__ import annotations
 
@@ -38,3 +39,20 @@ def test_many_rows_in_one_statement(services: Services) -> None:
     with services.db.transaction(commit=False) as cursor:
         cursor.execute("SELECT id, label, note FROM insert_rows_many ORDER BY id")
         assert [(int(r["id"]), r["label"], r["note"]) for r in cursor.fetchall()] == rows
+
+
+def test_a_large_result_streams_in_bounded_pieces(services: Services) -> None:
+    rows = [(n, f"label {n}", None) for n in range(12_345)]
+    with services.db.transaction() as cursor:
+        cursor.execute("CREATE TABLE stream_probe (id BIGINT PRIMARY KEY, label TEXT, note TEXT)")
+        cursor.insert_rows("stream_probe", COLUMNS, rows)
+    with services.db.transaction(commit=False) as cursor:
+        pieces = list(cursor.stream("SELECT id, label, note FROM stream_probe ORDER BY id",
+                                    size=5000))
+        assert [len(piece) for piece in pieces] == [5000, 5000, 2345]
+        assert [(int(r["id"]), r["label"], r["note"]) for piece in pieces
+                for r in piece] == rows
+        assert sorted(pieces[0][0].keys()) == ["id", "label", "note"]
+        # the transaction goes on after a stream, and a stream can follow a stream
+        assert sum(len(p) for p in cursor.stream("SELECT id FROM stream_probe WHERE id < ?",
+                                                   (10,))) == 10
