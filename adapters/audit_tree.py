@@ -84,16 +84,19 @@ def new_nodes(cursor: Cursor, chain_table: str, start: int,
     pipeline mode, where a read after a batch of writes on the same cursor can be handed the
     writes' status instead of its rows."""
     known = fetch(cursor, chain_table, nodes_table, set(frontier(start)))
+    # the frontier as a stack, the largest subtree at the bottom: leaf i completes one subtree
+    # per trailing one bit of i, each the hash of the stack's top and what i built so far
+    stack = [known[key] for key in reversed(frontier(start))]
     rows: list[tuple[int, int, str]] = []
+    sha256 = hashlib.sha256
     for offset, leaf in enumerate(leaves):
-        level, idx = 0, start + offset
-        known[(0, idx)] = leaf
+        node, level, idx = leaf, 0, start + offset
         while idx & 1:
-            parent = node_hash(known[(level, idx - 1)], known[(level, idx)])
+            node = sha256(b"\x01" + stack.pop() + node).digest()
             level, idx = level + 1, idx >> 1
-            known[(level, idx)] = parent
             if level >= STORED_LEVEL:
-                rows.append((level, idx, parent.hex()))
+                rows.append((level, idx, node.hex()))
+        stack.append(node)
     return rows
 
 

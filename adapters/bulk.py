@@ -19,19 +19,25 @@ UNIT_SEPARATOR, NULL_MARK = "\x1f", "\x1e"
 def joined_column(values: Sequence[Any]) -> str | None:
     """A column's values as one string, split by the unit separator with None as the
     record separator; None when a value is neither a number nor text, or holds either."""
-    texts, nulls = [], 0
-    for value in values:
-        if value is None:
-            texts.append(NULL_MARK)
-            nulls += 1
-        elif isinstance(value, int) and not isinstance(value, bool):
-            texts.append(str(value))
-        elif isinstance(value, str):
-            texts.append(value)
-        else:
-            return None
-    joined = UNIT_SEPARATOR.join(texts)
-    if joined.count(UNIT_SEPARATOR) != len(texts) - 1 or joined.count(NULL_MARK) != nulls:
+    try:
+        joined, nulls = UNIT_SEPARATOR.join(values), 0  # all text: the usual case, in C
+    except TypeError:
+        if all(type(value) is int for value in values):
+            return UNIT_SEPARATOR.join(map(str, values))  # digits and signs only
+        texts: list[str] = []
+        nulls = 0
+        for value in values:
+            if value is None:
+                texts.append(NULL_MARK)
+                nulls += 1
+            elif isinstance(value, int) and not isinstance(value, bool):
+                texts.append(str(value))
+            elif isinstance(value, str):
+                texts.append(value)
+            else:
+                return None
+        joined = UNIT_SEPARATOR.join(texts)
+    if joined.count(UNIT_SEPARATOR) != len(values) - 1 or joined.count(NULL_MARK) != nulls:
         return None
     if "\x00" in joined:
         return None  # PostgreSQL text cannot hold it; a list parameter reports it clearly

@@ -64,7 +64,7 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
         prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(
             SQL(statement).format()
-            for statement in audit_chain.create_statements(prefix))
+            for statement in audit_chain.create_statements(prefix, "postgres"))
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
