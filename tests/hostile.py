@@ -173,10 +173,14 @@ class Run:
         return all(ok for ok, _ in self.results)
 
 
-def demo_tokens(path: Path = Path("var/demo-tokens.env")) -> tuple[str, str]:
-    """INTERNAL_TOKEN and PARTNER_TOKEN from the environment or `make run`'s file."""
+def demo_tokens(path: Path | None = None) -> tuple[str, str]:
+    """INTERNAL_TOKEN and PARTNER_TOKEN from the environment or the tokens file `make run`
+    wrote (one per store, var/demo-tokens-*.env: the newest unless `path` names one)."""
     found = {k: v for k, v in os.environ.items() if k in ("INTERNAL_TOKEN", "PARTNER_TOKEN")}
-    if len(found) < 2 and path.exists():
+    if path is None:
+        files = sorted(Path("var").glob("demo-tokens*.env"), key=lambda f: f.stat().st_mtime)
+        path = files[-1] if files else None
+    if len(found) < 2 and path is not None and path.exists():
         for line in path.read_text().splitlines():
             name, _, value = line.removeprefix("export ").partition("=")
             found.setdefault(name, value)
