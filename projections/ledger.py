@@ -203,7 +203,7 @@ class LedgerReadModel(ReadModel):
 
 # The cost is proportional to the partner's payouts and still-pending accruals, not to its
 # history: totals come from covering indexes and each payout's own accrual and reversal sums.
-BALANCE_SQL = """
+_BALANCES_OF = """
 WITH vp AS (
   SELECT payout_id, amount, accrual_total, reversal_total,
     CASE WHEN failed_at IS NOT NULL AND failed_at <= :as_of AND failed_recorded_at <= :known_at
@@ -212,12 +212,12 @@ WITH vp AS (
               AND confirmed_recorded_at <= :known_at THEN 'paid'
          ELSE 'in_payout' END AS st
   FROM ledger_payouts
-  WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at
+  WHERE partner_id {whose} AND occurred_at <= :as_of AND recorded_at <= :known_at
 ), active AS (
   SELECT payout_id, amount, accrual_total, reversal_total, st FROM vp WHERE st <> 'failed'
 ), pend AS (
   SELECT a.accrual_id, a.amount FROM ledger_accruals a
-  WHERE a.partner_id = :partner AND a.available_at > :as_of AND a.occurred_at <= :as_of
+  WHERE a.partner_id {whose} AND a.available_at > :as_of AND a.occurred_at <= :as_of
     AND a.recorded_at <= :known_at
     AND NOT EXISTS (SELECT 1 FROM ledger_payout_accruals pa
                     JOIN active ON active.payout_id = pa.payout_id
@@ -225,10 +225,10 @@ WITH vp AS (
 )
 SELECT
   (SELECT COALESCE(SUM(amount), 0) FROM ledger_accruals
-     WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at)
+     WHERE partner_id {whose} AND occurred_at <= :as_of AND recorded_at <= :known_at)
      AS earned,
   (SELECT COALESCE(SUM(amount), 0) FROM ledger_reversals
-     WHERE partner_id = :partner AND occurred_at <= :as_of AND recorded_at <= :known_at)
+     WHERE partner_id {whose} AND occurred_at <= :as_of AND recorded_at <= :known_at)
      AS reversed,
   (SELECT COALESCE(SUM(amount), 0) FROM active WHERE st = 'in_payout') AS in_payout,
   (SELECT COALESCE(SUM(amount), 0) FROM active WHERE st = 'paid') AS paid,
@@ -242,6 +242,14 @@ SELECT
                        JOIN active ON active.payout_id = pr.payout_id
                        WHERE pr.reversal_id = r.reversal_id)) AS pending_rev
 """
+
+# Whose balances the query sums: one partner's, or (the program's) every partner keeping its
+# books in one currency; the same query either way, so the program's figures are the sum of
+# each partner's.
+ONE_PARTNER = "= :partner"
+PARTNERS_IN_CURRENCY = "IN (SELECT partner_id FROM statement_totals WHERE currency = :currency)"
+BALANCE_SQL = _BALANCES_OF.format(whose=ONE_PARTNER)
+PROGRAM_BALANCE_SQL = _BALANCES_OF.format(whose=PARTNERS_IN_CURRENCY)
 
 
 def named(sql: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -282,7 +290,7 @@ def balances(cursor: Cursor, partner_id: str, as_of: datetime,
 
 
 def balances_of(currency: str, row: Row | None) -> MinorBalances:
-    """The balances in the answer of `BALANCE_SQL` (or its program-wide form)."""
+    """The balances in the answer of `BALANCE_SQL` or `PROGRAM_BALANCE_SQL`."""
     assert row is not None
     f = {key: int(row[key]) for key in (
         "earned", "reversed", "in_payout", "paid", "active_accruals", "active_reversals",

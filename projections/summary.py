@@ -12,15 +12,9 @@ from typing import Any
 
 from adapters.sql import Cursor
 from projections.commissions import OPEN_DEALS, OPEN_REFERRALS
-from projections.ledger import BALANCE_SQL, MinorBalances, balances_of, named
+from projections.ledger import PROGRAM_BALANCE_SQL, MinorBalances, balances_of, named
 from projections.program import Period
 from projections.timestamps import iso
-
-_ONE_PARTNER = "partner_id = :partner"
-_ALL_OF_CURRENCY = ("partner_id IN (SELECT partner_id FROM statement_totals "
-                    "WHERE currency = :currency)")
-PROGRAM_BALANCE_SQL = BALANCE_SQL.replace(_ONE_PARTNER, _ALL_OF_CURRENCY)
-assert _ONE_PARTNER not in PROGRAM_BALANCE_SQL
 
 
 def program_balances(cursor: Cursor, as_of: datetime, known_at: datetime) -> list[MinorBalances]:
