@@ -53,18 +53,23 @@ def scoped_row(projection: str, find: Callable[[Cursor, str], Row | None], row_i
     return row, position
 
 
+def read_page(projection: str, fetch: Callable[[Cursor], Any],
+              present: Callable[[Row], Any]) -> dict[str, Any]:
+    """One page of a read model's rows (`fetch` answers a Page), presented, with the next
+    cursor and the position the page reflects, read in one transaction."""
+    svc = services()
+    with svc.db.transaction(commit=False) as cursor:
+        position = svc.projections.get(projection).position(cursor)
+        found = fetch(cursor)
+    return {"items": [present(row) for row in found.rows],
+            "next_cursor": encode_cursor(found.next_seq), "position": position}
+
+
 def partner_page(projection: str, partner_id: str, query: dict[str, Any],
                  rows: Callable[..., Any], present: Callable[[Row, datetime], dict[str, Any]],
                  ) -> dict[str, Any]:
     """One page of a partner's rows, filtered by `query["status"]`, with the next cursor."""
-    svc = services()
-    now = svc.app.clock()
-    with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get(projection).position(cursor)
-        page = rows(cursor, partner_id, query["status"], decode_cursor(query["cursor"]),
-                    query["limit"], now)
-    return {
-        "items": [present(row, now) for row in page.rows],
-        "next_cursor": encode_cursor(page.next_seq),
-        "position": position,
-    }
+    now = services().app.clock()
+    return read_page(projection, lambda cursor: rows(
+        cursor, partner_id, query["status"], decode_cursor(query["cursor"]), query["limit"],
+        now), lambda row: present(row, now))

@@ -16,7 +16,7 @@ from api.http.presenters.earning import deal_row_json, payment_json, referral_ro
 from api.http.presenters.ledger import payout_row_json, run_json
 from api.http.presenters.plans import plan_json
 from api.http.presenters.royalties import agreement_json
-from api.http.reads import decode_cursor, encode_cursor
+from api.http.reads import decode_cursor, read_page
 from api.http.schemas.collections import (
     AgreementListQuerySchema,
     AgreementListSchema,
@@ -59,14 +59,9 @@ def owner(query: dict[str, Any]) -> str | None:
 
 def page(projection: str, fetch: Callable[[Any], Page], present: Callable[[Row], Any],
          query: dict[str, Any]) -> dict[str, Any]:
-    """One page of a read model's rows, presented, with the next cursor and the position."""
+    """One page of a read model's rows, once it has reached `min_position`."""
     wait_for_position(query["min_position"])
-    svc = services()
-    with svc.db.transaction(commit=False) as cursor:
-        position = svc.projections.get(projection).position(cursor)
-        found = fetch(cursor)
-    return {"items": [present(row) for row in found.rows],
-            "next_cursor": encode_cursor(found.next_seq), "position": position}
+    return read_page(projection, fetch, present)
 
 
 def aggregate_page(table: str, filters: dict[str, str | None], cls: type, id_column: str,
