@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -97,27 +98,27 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
     last, previous = (0, GENESIS) if row is None else (int(row["position"]),
                                                        bytes.fromhex(row["chain"]))
     start = 0 if row is None else int(row["idx"]) + 1
-    rows: list[tuple[int, int, str, str]] = []
-    leaves: list[bytes] = []
+    # (position, stream, version, topic, state) to chain, in log order: any events before
+    # these that were stored unchained first, then these
+    todo: list[tuple[int, Any, Any, Any, Any]] = []
     first = min(positions)
     if first > last + 1:
         cursor.execute(
             f"SELECT {position_column} AS position, originator_id, originator_version, "  # noqa: S608
             f"topic, state FROM {events_table} WHERE {position_column} > ? "
             f"AND {position_column} < ? ORDER BY {position_column}", (last, first))
-        for old in cursor.fetchall():
-            leaf = leaf_hash(int(old["position"]), old["originator_id"],
-                             old["originator_version"], old["topic"], old["state"])
-            previous = link(previous, leaf)
-            rows.append((int(old["position"]), start + len(rows), leaf.hex(), previous.hex()))
-            leaves.append(leaf)
-    pairs = list(zip(positions, stored_events, strict=True))
+        todo += [(int(old["position"]), old["originator_id"], old["originator_version"],
+                  old["topic"], old["state"]) for old in cursor.fetchall()]
+    new = [(position, event.originator_id, event.originator_version, event.topic, event.state)
+           for position, event in zip(positions, stored_events, strict=True)]
     if any(a >= b for a, b in pairwise(positions)):  # the store numbers them in order
-        pairs.sort(key=lambda pair: pair[0])
+        new.sort(key=lambda item: item[0])
+    todo += new
+    rows: list[tuple[int, int, str, str]] = []
+    leaves: list[bytes] = []
     sha256 = hashlib.sha256
-    for index, (position, event) in enumerate(pairs, start=start + len(rows)):
-        leaf = leaf_hash(position, event.originator_id, event.originator_version, event.topic,
-                         event.state)
+    for index, (position, stream_id, version, topic, state) in enumerate(todo, start=start):
+        leaf = leaf_hash(position, stream_id, version, topic, state)
         previous = sha256(previous + leaf).digest()  # link(previous, leaf), inlined
         rows.append((position, index, leaf.hex(), previous.hex()))
         leaves.append(leaf)
@@ -228,8 +229,9 @@ class AuditChain:
 
     def _merged(self) -> Iterator[tuple[int, Any | None, Any | None]]:
         """(position, event row or None, chain row or None) in log order."""
-        with ThreadPoolExecutor(2, thread_name_prefix="audit-verify") as threads:
-            pool = threads if self.db.dialect == "postgres" else None
+        reader = (ThreadPoolExecutor(2, thread_name_prefix="audit-verify")
+                  if self.db.dialect == "postgres" else nullcontext())
+        with reader as pool:
             events, links = self._rows(self._events, pool), self._rows(self._links, pool)
             event, chain = next(events, None), next(links, None)
             while event is not None or chain is not None:
