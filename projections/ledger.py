@@ -243,9 +243,7 @@ SELECT
                        WHERE pr.reversal_id = r.reversal_id)) AS pending_rev
 """
 
-# Whose balances the query sums: one partner's, or (the program's) every partner keeping its
-# books in one currency; the same query either way, so the program's figures are the sum of
-# each partner's.
+# Whose balances: one partner's, or (the program's) those of every partner in one currency.
 ONE_PARTNER = "= :partner"
 PARTNERS_IN_CURRENCY = "IN (SELECT partner_id FROM statement_totals WHERE currency = :currency)"
 BALANCE_SQL = _BALANCES_OF.format(whose=ONE_PARTNER)
