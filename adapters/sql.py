@@ -65,7 +65,7 @@ class Cursor:
             names = ", ".join(name for name, _ in columns)
             marks = ", ".join("?" for _ in columns)
             self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
-                                 f"{conflict}", [tuple(r) for r in rows])
+                                 f"{conflict}", rows)
             return
         unnest_insert(self.raw, table, columns, rows, conflict)
 
