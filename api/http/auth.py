@@ -17,7 +17,7 @@ from domain.partners import CLOSED_STATES, Partner
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_ENDPOINTS = {"ops.healthz", "ops.readyz", "ops.metrics", "api-docs.openapi_json",
                     "api-docs.openapi_swagger_ui", "docs_assets", "portal", "portal_assets",
-                    "static"}
+                    "favicon", "static"}
 
 
 def allow(*roles: str) -> Callable[[F], F]:

@@ -33,8 +33,17 @@ def portal_asset(name: str) -> Response:
     return _guarded(send_from_directory(PORTAL, name, max_age=300))
 
 
+def no_icon() -> Response:
+    """Browsers ask for `/favicon.ico` on their own (after a download, say); the answer is
+    that there is none, without a 404 logged in their console or ours."""
+    response = Response(status=204)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Serves the portal."""
+    app.add_url_rule("/favicon.ico", endpoint="favicon", view_func=no_icon, methods=["GET"])
     app.add_url_rule("/portal", endpoint="portal", view_func=portal, methods=["GET"])
     app.add_url_rule("/portal/assets/<string(maxlength=64):name>", endpoint="portal_assets",
                      view_func=portal_asset, methods=["GET"])

@@ -50,3 +50,9 @@ def test_the_portal_page_runs_only_its_own_files(api: Api) -> None:
     assert "innerHTML" not in script  # API text is inserted as text only
     for name in ("portal.html", "../pages.py", "x.js"):
         assert api.get(f"/portal/assets/{name}", token=None).status_code == 404
+
+
+def test_a_browsers_own_request_for_an_icon_is_answered_with_none(api: Api) -> None:
+    answer = api.get("/favicon.ico", token=None)
+    assert answer.status_code == 204 and answer.data == b""
+    assert "max-age=86400" in answer.headers["Cache-Control"]
