@@ -1,7 +1,8 @@
 """The hash chain over the notification log: tamper evidence for every stored event.
 
-Each stored event gets a row in `audit_chain`, written by the recorder in the same
-transaction as the event (so on every path: HTTP, batched Kafka ingestion, the CLI):
+Each stored event is linked in `audit_links` (see `adapters.audit_links`: a row per run of
+events), written by the recorder in the same transaction as the event (so on every path:
+HTTP, batched Kafka ingestion, the CLI):
   leaf  = SHA-256(0x00 || position LF stream LF version LF topic LF state)   (RFC 6962 leaf)
   chain = SHA-256(previous chain || leaf), starting from 32 zero bytes.
 `verify` recomputes both from the events table and names the first position whose event
@@ -13,7 +14,9 @@ an export) is what shows that.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,26 +27,26 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from adapters import audit_tree
+from adapters import audit_links, audit_tree
+from adapters.audit_links import LINKS_TABLE, Segment
 from adapters.sql import Cursor, Database
 
-CHAIN_TABLE = "audit_chain"
+log = logging.getLogger(__name__)
+CHAIN_TABLE = LINKS_TABLE
 GENESIS = bytes(32)
-CHAIN_COLUMNS = ("(position {key} PRIMARY KEY, idx BIGINT NOT NULL UNIQUE, "
-                 "leaf TEXT NOT NULL, chain TEXT NOT NULL)")
 BATCH = 5000
-# verify reads the log and the chain in stretches this long, the next while it hashes one
+# verify reads the log in stretches this long (and the links in as many rows of them), the
+# next while it hashes one
 VERIFY_BATCH = 20000
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-CHAIN_ROW = (("position", "bigint"), ("idx", "bigint"), ("leaf", "text"), ("chain", "text"))
 
 
 def create_statements(prefix: str = "", dialect: str = "sqlite") -> list[str]:
     """The chain's and the tree's tables, `prefix` naming the schema on PostgreSQL. On SQLite
-    the position is the table's own row id (INTEGER PRIMARY KEY): one b-tree fewer to write
-    per event than a separate primary key index (stores made before keep theirs)."""
+    the first leaf index is the table's own row id (INTEGER PRIMARY KEY)."""
     key = "INTEGER" if dialect == "sqlite" else "BIGINT"
-    return [f"CREATE TABLE IF NOT EXISTS {prefix}{CHAIN_TABLE} {CHAIN_COLUMNS.format(key=key)}",
+    return [f"CREATE TABLE IF NOT EXISTS {prefix}{LINKS_TABLE} "
+            f"{audit_links.LINKS_COLUMNS.format(key=key)}",
             f"CREATE TABLE IF NOT EXISTS {prefix}{audit_tree.NODES_TABLE} "
             f"{audit_tree.NODES_COLUMNS}"]
 
@@ -92,13 +95,17 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
     """
     if not positions:
         return
-    table = f"{prefix}{CHAIN_TABLE}"
-    cursor.execute(f"SELECT position, idx, chain FROM {table} "  # noqa: S608
-                   "ORDER BY position DESC LIMIT 1")
-    row = cursor.fetchone()
-    last, previous = (0, GENESIS) if row is None else (int(row["position"]),
-                                                       bytes.fromhex(row["chain"]))
-    start = 0 if row is None else int(row["idx"]) + 1
+    table = f"{prefix}{LINKS_TABLE}"
+    newest = audit_links.last(cursor, table)
+    if newest is None:
+        last, previous, start = 0, GENESIS, 0
+        if audit_links.table_exists(cursor, f"{prefix}{audit_links.PER_EVENT_TABLE}"):
+            # chaining afresh would fork the chain from the links an earlier version stored
+            raise RuntimeError("the audit chain of an earlier version is not carried over "
+                               "yet: start the service once (it converts it) before writing")
+    else:
+        last, previous = newest.positions[-1], newest.chain_bytes
+        start = newest.first_idx + len(newest.positions)
     # (position, stream, version, topic, state) to chain, in log order: any events before
     # these that were stored unchained first, then these
     todo: list[tuple[int, Any, Any, Any, Any]] = []
@@ -115,17 +122,18 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
     if any(a >= b for a, b in pairwise(positions)):  # the store numbers them in order
         new.sort(key=lambda item: item[0])
     todo += new
-    rows: list[tuple[int, int, str, str]] = []
     leaves: list[bytes] = []
+    chains: list[bytes] = []
     sha256 = hashlib.sha256
-    for index, (position, stream_id, version, topic, state) in enumerate(todo, start=start):
+    for position, stream_id, version, topic, state in todo:
         leaf = leaf_hash(position, stream_id, version, topic, state)
         previous = sha256(previous + leaf).digest()  # link(previous, leaf), inlined
-        rows.append((position, index, leaf.hex(), previous.hex()))
         leaves.append(leaf)
+        chains.append(previous)
     nodes_table = f"{prefix}{audit_tree.NODES_TABLE}"
     nodes = audit_tree.new_nodes(cursor, table, start, leaves, nodes_table)  # reads first
-    cursor.insert_rows(table, CHAIN_ROW, rows)
+    cursor.insert_rows(table, audit_links.LINKS_ROW,
+                       audit_links.rows_of(start, [item[0] for item in todo], leaves, chains))
     audit_tree.store_nodes(cursor, nodes_table, nodes)
 
 
@@ -174,13 +182,22 @@ class AuditChain:
         self.position_column = "rowid" if db.dialect == "sqlite" else "notification_id"
 
     def setup(self) -> None:
-        """Chains any events stored before the chain existed (the recorder creates the
-        table with the events table)."""
+        """Carries over the per-event links an earlier version stored, then chains any
+        events stored before the chain existed (the recorder creates the table with the
+        events table)."""
+        with self.db.transaction() as cursor:
+            try:
+                carried = audit_links.convert_per_event_rows(cursor)
+            except RuntimeError as error:
+                log.error("audit chain: %s; `audit verify` reads %s only", error, LINKS_TABLE)
+                carried = 0
+        if carried:
+            log.info("audit chain: %d per-event links carried over to %s", carried,
+                     LINKS_TABLE)
         while True:
             with self.db.transaction() as cursor:
-                cursor.execute(f"SELECT MAX(position) AS last FROM {CHAIN_TABLE}")  # noqa: S608
-                row = cursor.fetchone()
-                last = int(row["last"] or 0) if row else 0
+                newest = audit_links.last(cursor, LINKS_TABLE)
+                last = newest.positions[-1] if newest is not None else 0
                 cursor.execute(
                     f"SELECT {self.position_column} AS position, originator_id, "  # noqa: S608
                     f"originator_version, topic, state FROM {self.db.events_table} "
@@ -204,12 +221,21 @@ class AuditChain:
                 f"LIMIT {VERIFY_BATCH}", (after,))
             return cursor.fetchall()
 
-    def _links(self, after: int) -> list[Any]:
+    def _links(self, after: int) -> list[dict[str, Any]]:
+        """The links of the rows starting after `after` (about VERIFY_BATCH positions' worth,
+        at least one row), one per position; a row's chain value on its last position."""
+        table = LINKS_TABLE
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT position, leaf, chain FROM {CHAIN_TABLE} "  # noqa: S608
-                           f"WHERE position > ? ORDER BY position LIMIT {VERIFY_BATCH}",
-                           (after,))
-            return cursor.fetchall()
+            cursor.execute(f"SELECT {audit_links.COLUMNS} FROM {table} "  # noqa: S608
+                           "WHERE first_position > ? AND first_position <= ? "
+                           "ORDER BY first_position", (after, after + VERIFY_BATCH))
+            rows = cursor.fetchall()
+            if not rows:
+                cursor.execute(f"SELECT {audit_links.COLUMNS} FROM {table} "  # noqa: S608
+                               "WHERE first_position > ? ORDER BY first_position LIMIT 1",
+                               (after,))
+                rows = cursor.fetchall()
+        return audit_links.per_position(rows)
 
     @staticmethod
     def _rows(read: Callable[[int], list[Any]], pool: ThreadPoolExecutor | None
@@ -266,7 +292,7 @@ class AuditChain:
                                    "the event differs from what was recorded at this "
                                    "position (edited, or moved here from elsewhere)")
             previous = link(previous, leaf)
-            if previous.hex() != chain["chain"]:
+            if chain["chain"] is not None and previous.hex() != chain["chain"]:
                 return self._found(checked, head_position, previous, position,
                                    "chain-altered", "the chain row itself was changed")
             checked += 1
@@ -282,14 +308,34 @@ class AuditChain:
     def link_before(self, position: int) -> tuple[int, str] | None:
         """(position, chain) of the newest link before a position, if any."""
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT position, chain FROM {CHAIN_TABLE} "  # noqa: S608
-                           "WHERE position < ? ORDER BY position DESC LIMIT 1", (position,))
-            row = cursor.fetchone()
-        return None if row is None else (int(row["position"]), str(row["chain"]))
+            segment = audit_links.holding_position(cursor, LINKS_TABLE, position - 1)
+            if segment is None:
+                return None
+            inside = bisect_left(segment.positions, position)
+            if inside == len(segment.positions):
+                return segment.positions[-1], segment.chain
+            previous = audit_links.chain_before(cursor, LINKS_TABLE, segment.first_idx)
+        for offset in range(inside):
+            previous = link(previous, segment.leaf_bytes(offset))
+        return segment.positions[inside - 1], previous.hex()
 
-    def links(self, after: int, limit: int) -> dict[int, tuple[str, str]]:
-        """(leaf, chain) by position for a stretch of the log."""
+    def links(self, after: int, through: int) -> dict[int, tuple[str, str]]:
+        """(leaf, chain) by position for the positions after `after` up to `through`."""
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT position, leaf, chain FROM {CHAIN_TABLE} "  # noqa: S608
-                           "WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
-            return {int(r["position"]): (r["leaf"], r["chain"]) for r in cursor.fetchall()}
+            first = audit_links.holding_position(cursor, LINKS_TABLE, after)
+            segments = [first] if first is not None and first.positions[-1] > after else []
+            cursor.execute(f"SELECT {audit_links.COLUMNS} FROM {LINKS_TABLE} "  # noqa: S608
+                           "WHERE first_position > ? AND first_position <= ? "
+                           "ORDER BY first_position", (after, through))
+            segments += [s for row in cursor.fetchall() if (s := Segment.of(row)) is not None]
+            if not segments:
+                return {}
+            previous = audit_links.chain_before(cursor, LINKS_TABLE, segments[0].first_idx)
+        found: dict[int, tuple[str, str]] = {}
+        for segment in segments:
+            for offset, position in enumerate(segment.positions):
+                leaf = segment.leaf_bytes(offset)
+                previous = link(previous, leaf)
+                if after < position <= through:
+                    found[position] = (leaf.hex(), previous.hex())
+        return found

@@ -1,6 +1,6 @@
 """A Merkle tree over the log (RFC 6962 / RFC 9162 hashing), kept beside the hash chain.
 
-Leaf i is the i-th chained event's leaf hash (`audit_chain.leaf`, index `idx`). Every
+Leaf i is the i-th chained event's leaf hash (as `adapters.audit_links` stores it). Every
 perfect, aligned subtree of at least 16 leaves is stored once in `audit_nodes` as it
 completes; smaller ones are hashed from their leaves when needed (at most 8 leaves each),
 which keeps one node row per 8 events on the write path instead of one per event. So any
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
+from adapters import audit_links
 from adapters.sql import Cursor, Database
 
 NODES_TABLE = "audit_nodes"
@@ -49,11 +50,17 @@ def fetch(cursor: Cursor, chain_table: str, nodes_table: str, keys: set[Key]) ->
     small = [(level, idx) for level, idx in keys if level < STORED_LEVEL]
     leaves = sorted({leaf for level, idx in small
                      for leaf in range(idx << level, (idx + 1) << level)})
-    for start in range(0, len(leaves), 500):
-        chunk = leaves[start:start + 500]
-        cursor.execute(f"SELECT idx, leaf FROM {chain_table} "  # noqa: S608
-                       f"WHERE idx IN ({','.join('?' * len(chunk))})", chunk)
-        found.update({(0, int(r["idx"])): bytes.fromhex(r["leaf"]) for r in cursor.fetchall()})
+    runs: list[list[int]] = []  # the wanted leaves as runs of consecutive indexes
+    for leaf in leaves:
+        if runs and leaf == runs[-1][1] + 1:
+            runs[-1][1] = leaf
+        else:
+            runs.append([leaf, leaf])
+    for low, high in runs:
+        for segment in audit_links.holding_leaves(cursor, chain_table, low, high):
+            for offset in range(max(low - segment.first_idx, 0),
+                                min(high - segment.first_idx + 1, len(segment.positions))):
+                found[(0, segment.first_idx + offset)] = segment.leaf_bytes(offset)
     for level, idx in sorted(small):
         hashes = [found.get((0, leaf)) for leaf in range(idx << level, (idx + 1) << level)]
         if all(h is not None for h in hashes):
@@ -64,7 +71,7 @@ def fetch(cursor: Cursor, chain_table: str, nodes_table: str, keys: set[Key]) ->
         cursor.execute(f"SELECT level, idx, hash FROM {nodes_table} WHERE "  # noqa: S608
                        + " OR ".join("(level = ? AND idx = ?)" for _ in pairs),
                        [value for key in pairs for value in key])
-        found.update({(int(r["level"]), int(r["idx"])): bytes.fromhex(r["hash"])
+        found.update({(int(r["level"]), int(r["idx"])): audit_links.hash_bytes(r["hash"])
                       for r in cursor.fetchall()})
     return found
 
@@ -150,16 +157,15 @@ class Hashes:
 class MerkleTree:
     """Roots and proofs over the stored tree."""
 
-    def __init__(self, db: Database, chain_table: str = "audit_chain") -> None:
+    def __init__(self, db: Database, chain_table: str = audit_links.LINKS_TABLE) -> None:
         self.db = db
         self.chain_table = chain_table
 
     def size(self) -> int:
         """How many leaves the tree has."""
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT MAX(idx) AS top FROM {self.chain_table}")  # noqa: S608
-            row = cursor.fetchone()
-        return 0 if row is None or row["top"] is None else int(row["top"]) + 1
+            newest = audit_links.last(cursor, self.chain_table)
+        return 0 if newest is None else newest.first_idx + len(newest.positions)
 
     def _run(self, compute: Callable[[Hashes], list[bytes]]) -> list[bytes]:
         probe = Hashes()
@@ -189,15 +195,16 @@ class MerkleTree:
     def index_of(self, position: int) -> int | None:
         """The leaf index of a log position, None when nothing is chained there."""
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT idx FROM {self.chain_table} WHERE position = ?",  # noqa: S608
-                           (position,))
-            row = cursor.fetchone()
-        return None if row is None else int(row["idx"])
+            segment = audit_links.holding_position(cursor, self.chain_table, position)
+        offset = None if segment is None else segment.offset_of(position)
+        return None if segment is None or offset is None else segment.first_idx + offset
 
     def leaf(self, index: int) -> tuple[int, bytes] | None:
         """(position, leaf hash) of a leaf index."""
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT position, leaf FROM {self.chain_table} "  # noqa: S608
-                           "WHERE idx = ?", (index,))
-            row = cursor.fetchone()
-        return None if row is None else (int(row["position"]), bytes.fromhex(row["leaf"]))
+            segments = audit_links.holding_leaves(cursor, self.chain_table, index, index)
+        for segment in segments:
+            offset = index - segment.first_idx
+            if 0 <= offset < len(segment.positions):
+                return segment.positions[offset], segment.leaf_bytes(offset)
+        return None

@@ -8,13 +8,14 @@ records, consumer offsets and the like commit or roll back together with the eve
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Literal
 
 from adapters import audit_chain
 from adapters.sql import Cursor, SideWrite, set_search_path
@@ -74,9 +75,20 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if positions:
             schema = self.datastore.schema
-            audit_chain.extend(Cursor(curs, "postgres"), f'"{schema}".',
-                               f'"{schema}".{self.events_table_name}', "notification_id",
-                               positions, stored_events)
+            try:
+                audit_chain.extend(Cursor(curs, "postgres"), f'"{schema}".',
+                                   f'"{schema}".{self.events_table_name}', "notification_id",
+                                   positions, stored_events)
+            except Exception as error:
+                # the library keeps an error raised here until its transaction block has
+                # ended, and that block commits: a statement that fails first makes the
+                # server roll the events back with their links, never store them unchained
+                # (the error the caller sees is then the server's, with this text)
+                text = f"audit chain not extended, nothing stored: {error}"
+                with suppress(psycopg.Error):
+                    curs.execute(SQL("DO $abort$ BEGIN RAISE EXCEPTION {}; END $abort$").format(
+                        Literal(text.replace("%", "%%").replace("$", "S"))))
+                raise
         return positions
 
     def _insert_events(

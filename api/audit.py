@@ -70,7 +70,7 @@ def log_page(svc: Services, after: int, limit: int, raw: bool = False) -> dict[s
     """The global log after a position, each event with its chain link (and, with `raw`,
     the stored bytes the link covers)."""
     notifications = svc.app.recorder.select_notifications(after + 1, limit)
-    links = AuditChain(svc.db).links(after, limit) if notifications else {}
+    links = AuditChain(svc.db).links(after, notifications[-1].id) if notifications else {}
     items = []
     for notification in notifications:
         leaf, chain = links.get(notification.id, (None, None))
