@@ -16,7 +16,6 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 from adapters.sql import Cursor
@@ -64,11 +63,10 @@ def decode_runs(text: str, most: int = SEGMENT) -> list[int]:
     for run in str(text).split(","):
         first, _, last = run.partition("-")
         low, high = int(first), int(last or first)
-        if high < low or len(positions) + high - low + 1 > most:
-            raise ValueError(f"not a run of positions: {run!r}")
+        if high < low or len(positions) + high - low + 1 > most or (
+                positions and low <= positions[-1]):
+            raise ValueError(f"not a run of positions in order: {run!r}")
         positions.extend(range(low, high + 1))
-    if any(b <= a for a, b in pairwise(positions)):
-        raise ValueError("positions out of order")
     return positions
 
 
@@ -145,8 +143,9 @@ def rows_of(start_idx: int, positions: Sequence[int], leaves: Sequence[bytes],
 
 
 def last(cursor: Cursor, table: str) -> Segment | None:
-    """The newest row."""
-    cursor.execute(f"SELECT {COLUMNS} FROM {table} ORDER BY first_idx DESC LIMIT 1")  # noqa: S608
+    """The newest row, without its leaves (the write path reads it once per transaction)."""
+    cursor.execute(f"SELECT first_idx, positions, '' AS leaves, chain FROM {table} "  # noqa: S608
+                   "ORDER BY first_idx DESC LIMIT 1")
     row = cursor.fetchone()
     return None if row is None else Segment.of(row)
 
@@ -160,10 +159,16 @@ def holding_position(cursor: Cursor, table: str, position: int) -> Segment | Non
 
 
 def holding_leaves(cursor: Cursor, table: str, low: int, high: int) -> list[Segment]:
-    """The rows that hold leaf indexes `low` to `high`."""
-    cursor.execute(f"SELECT {COLUMNS} FROM {table} WHERE first_idx > ? "  # noqa: S608
-                   "AND first_idx <= ? ORDER BY first_idx", (low - SEGMENT, high))
-    return [segment for row in cursor.fetchall() if (segment := Segment.of(row)) is not None]
+    """The rows that hold leaf indexes `low` to `high`: the one holding `low`, and those
+    starting after it up to `high`."""
+    cursor.execute(f"SELECT {COLUMNS} FROM {table} WHERE first_idx <= ? "  # noqa: S608
+                   "ORDER BY first_idx DESC LIMIT 1", (low,))
+    rows = cursor.fetchall()
+    if high > low:
+        cursor.execute(f"SELECT {COLUMNS} FROM {table} WHERE first_idx > ? "  # noqa: S608
+                       "AND first_idx <= ? ORDER BY first_idx", (low, high))
+        rows += cursor.fetchall()
+    return [segment for row in rows if (segment := Segment.of(row)) is not None]
 
 
 def chain_before(cursor: Cursor, table: str, first_idx: int) -> bytes:
