@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -309,15 +308,11 @@ class AuditChain:
         """(position, chain) of the newest link before a position, if any."""
         with self.db.transaction(commit=False) as cursor:
             segment = audit_links.holding_position(cursor, LINKS_TABLE, position - 1)
-            if segment is None:
-                return None
-            inside = bisect_left(segment.positions, position)
-            if inside == len(segment.positions):
-                return segment.positions[-1], segment.chain
-            previous = audit_links.chain_before(cursor, LINKS_TABLE, segment.first_idx)
-        for offset in range(inside):
-            previous = link(previous, segment.leaf_bytes(offset))
-        return segment.positions[inside - 1], previous.hex()
+        if segment is None:
+            return None
+        walked = self.links(segment.positions[0] - 1, position - 1)
+        newest = max(walked, default=None)
+        return None if newest is None else (newest, walked[newest][1])
 
     def links(self, after: int, through: int) -> dict[int, tuple[str, str]]:
         """(leaf, chain) by position for the positions after `after` up to `through`."""
