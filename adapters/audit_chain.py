@@ -105,27 +105,28 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
     else:
         last, previous = newest.positions[-1], newest.chain_bytes
         start = newest.first_idx + len(newest.positions)
-    # (position, stream, version, topic, state) to chain, in log order: any events before
-    # these that were stored unchained first, then these
-    todo: list[tuple[int, Any, Any, Any, Any]] = []
+    # (position, event) to chain, in log order: any events before these that were stored
+    # unchained first, then these
+    todo: list[tuple[int, StoredEvent]] = []
     first = min(positions)
     if first > last + 1:
         cursor.execute(
             f"SELECT {position_column} AS position, originator_id, originator_version, "  # noqa: S608
             f"topic, state FROM {events_table} WHERE {position_column} > ? "
             f"AND {position_column} < ? ORDER BY {position_column}", (last, first))
-        todo += [(int(old["position"]), old["originator_id"], old["originator_version"],
-                  old["topic"], old["state"]) for old in cursor.fetchall()]
-    new = [(position, event.originator_id, event.originator_version, event.topic, event.state)
-           for position, event in zip(positions, stored_events, strict=True)]
+        todo += [(int(old["position"]), StoredEvent(old["originator_id"],
+                                                    old["originator_version"], old["topic"],
+                                                    old["state"]))
+                 for old in cursor.fetchall()]
+    todo += zip(positions, stored_events, strict=True)
     if any(a >= b for a, b in pairwise(positions)):  # the store numbers them in order
-        new.sort(key=lambda item: item[0])
-    todo += new
+        todo.sort(key=lambda item: item[0])
     leaves: list[bytes] = []
     chains: list[bytes] = []
     sha256 = hashlib.sha256
-    for position, stream_id, version, topic, state in todo:
-        leaf = leaf_hash(position, stream_id, version, topic, state)
+    for position, event in todo:
+        leaf = leaf_hash(position, event.originator_id, event.originator_version, event.topic,
+                         event.state)
         previous = sha256(previous + leaf).digest()  # link(previous, leaf), inlined
         leaves.append(leaf)
         chains.append(previous)

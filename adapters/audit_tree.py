@@ -91,19 +91,20 @@ def new_nodes(cursor: Cursor, chain_table: str, start: int,
     pipeline mode, where a read after a batch of writes on the same cursor can be handed the
     writes' status instead of its rows."""
     known = fetch(cursor, chain_table, nodes_table, set(frontier(start)))
-    # the frontier as a stack, the largest subtree at the bottom: leaf i completes one subtree
-    # per trailing one bit of i, each the hash of the stack's top and what i built so far
-    stack = [known[key] for key in reversed(frontier(start))]
+    # a level at a time: the nodes built at this level, the first at index `low`; an odd
+    # `low` pairs first with the frontier's subtree to its left, then they pair in order
     rows: list[tuple[int, int, str]] = []
     sha256 = hashlib.sha256
-    for offset, leaf in enumerate(leaves):
-        node, level, idx = leaf, 0, start + offset
-        while idx & 1:
-            node = sha256(b"\x01" + stack.pop() + node).digest()
-            level, idx = level + 1, idx >> 1
-            if level >= STORED_LEVEL:
-                rows.append((level, idx, node.hex()))
-        stack.append(node)
+    level, low, nodes = 0, start, list(leaves)
+    while len(nodes) > 1 or (nodes and low & 1):
+        if low & 1:
+            low -= 1
+            nodes.insert(0, known[(level, low)])
+        nodes = [sha256(b"\x01" + nodes[at] + nodes[at + 1]).digest()
+                 for at in range(0, len(nodes) - 1, 2)]
+        level, low = level + 1, low >> 1
+        if level >= STORED_LEVEL:
+            rows += [(level, low + at, node.hex()) for at, node in enumerate(nodes)]
     return rows
 
 

@@ -9,6 +9,7 @@ PostgreSQL figures need PARTNERLEDGER_TEST_POSTGRES_URL (a throwaway schema is u
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -79,6 +80,10 @@ def store(kind: str) -> Iterator[Services]:
 
 
 def rate(count: int, work: Callable[[], Any]) -> float:
+    """`count` over the seconds `work` takes, started from a collected heap: a full
+    collection that the previous run's garbage would set off lands in no timed run
+    (without it, paired runs measured in turn took turns paying for it)."""
+    gc.collect()
     started = time.perf_counter()
     work()
     return count / (time.perf_counter() - started)
