@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -119,16 +119,14 @@ def extend(cursor: Cursor, prefix: str, events_table: str, position_column: str,
                                                     old["state"]))
                  for old in cursor.fetchall()]
     todo += zip(positions, stored_events, strict=True)
-    if any(a >= b for a, b in pairwise(positions)):  # the store numbers them in order
+    if not all(map(operator.lt, positions, positions[1:])):  # the store numbers them in order
         todo.sort(key=lambda item: item[0])
-    leaves: list[bytes] = []
+    leaves = [leaf_hash(position, event.originator_id, event.originator_version, event.topic,
+                        event.state) for position, event in todo]
     chains: list[bytes] = []
     sha256 = hashlib.sha256
-    for position, event in todo:
-        leaf = leaf_hash(position, event.originator_id, event.originator_version, event.topic,
-                         event.state)
+    for leaf in leaves:
         previous = sha256(previous + leaf).digest()  # link(previous, leaf), inlined
-        leaves.append(leaf)
         chains.append(previous)
     nodes_table = f"{prefix}{audit_tree.NODES_TABLE}"
     nodes = audit_tree.new_nodes(cursor, table, start, leaves, nodes_table)  # reads first
