@@ -5,7 +5,8 @@ PostgreSQL, a file beside the database on SQLite), in batches that commit as the
 the live tables keep answering and keep following the log. At the end the position row is
 locked (live runners wait a moment), the scratch tables are caught up to the same position,
 and then either swapped in (the live tables are replaced in that one transaction) or, for
-`--verify`, compared row by row with the live ones, which are left as they were.
+`--verify`, compared row by row with the live ones (`projections.table_diff`), which are
+left as they were.
 """
 
 from __future__ import annotations
@@ -15,33 +16,15 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
 
 from adapters.application import PartnerProgram
 from adapters.sql import BufferedCursor, Cursor, Database
+from projections import table_diff
 from projections.read_model import ReadModel
 from projections.runner import ProjectionFailed, ReadModelRunner
+from projections.table_diff import Difference
 
 Progress = Callable[[int, int, float], None]  # events done, events in the log, seconds
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One cell, or a whole row, where the rebuilt read model and the live one disagree."""
-
-    table: str
-    key: tuple[Any, ...]
-    column: str  # "(row)" when the row exists on one side only
-    live: Any
-    rebuilt: Any
-
-    def describe(self) -> str:
-        if self.column == "(row)":
-            where = "live only" if self.live else "rebuilt only"
-            return f"{self.table} key {self.key!r}: row {where}"
-        return (f"{self.table} key {self.key!r} column {self.column}: "
-                f"live {self.live!r}, rebuilt {self.rebuilt!r}")
 
 
 class Scratch:
@@ -93,48 +76,6 @@ class Scratch:
         for suffix in ("", "-wal", "-shm", "-journal"):
             if os.path.exists(self.path + suffix):
                 os.remove(self.path + suffix)
-
-
-def _key_columns(cursor: Cursor, table: str) -> list[str]:
-    """The table's primary key columns (all columns when it has none)."""
-    if cursor.dialect == "sqlite":
-        cursor.execute(f"PRAGMA table_info({table})")
-        info = cursor.fetchall()
-        keyed = sorted((int(r["pk"]), str(r["name"])) for r in info if int(r["pk"]) > 0)
-        return [name for _, name in keyed] or [str(r["name"]) for r in info]
-    cursor.execute(
-        "SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a "
-        "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-        "WHERE i.indrelid = to_regclass(?) AND i.indisprimary ORDER BY a.attnum", (table,))
-    names = [str(r["name"]) for r in cursor.fetchall()]
-    if names:
-        return names
-    cursor.execute("SELECT column_name AS name FROM information_schema.columns "
-                   "WHERE table_schema = current_schema() AND table_name = ? "
-                   "ORDER BY ordinal_position", (table,))
-    return [str(r["name"]) for r in cursor.fetchall()]
-
-
-def _rows(cursor: Cursor, table: str, key: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    cursor.execute(f"SELECT * FROM {table} ORDER BY {', '.join(key)}")  # noqa: S608
-    columns = [str(d[0]) for d in cursor.raw.description]
-    return {tuple(row[k] for k in key): {c: row[c] for c in columns}
-            for row in cursor.fetchall()}
-
-
-def compare(table: str, key: list[str], live: dict[tuple[Any, ...], dict[str, Any]],
-            rebuilt: dict[tuple[Any, ...], dict[str, Any]]) -> list[Difference]:
-    """Every difference between two versions of one table."""
-    found: list[Difference] = []
-    for row_key in sorted(set(live) | set(rebuilt), key=repr):
-        a, b = live.get(row_key), rebuilt.get(row_key)
-        if a is None or b is None:
-            found.append(Difference(table, row_key, "(row)", a is not None, b is not None))
-            continue
-        for column in a:
-            if a[column] != b.get(column):
-                found.append(Difference(table, row_key, column, a[column], b.get(column)))
-    return found
 
 
 class Rebuild:
@@ -210,9 +151,8 @@ class Rebuild:
         found: list[Difference] = []
         with self.scratch.transaction() as rebuilt:
             for table in self.projection.table_names:
-                key = _key_columns(live, table)
-                found += compare(table, key, _rows(live, table, key),
-                                 _rows(rebuilt, table, key))
+                found += table_diff.compare(table, table_diff.key_columns(live, table),
+                                            live, rebuilt)
         return found
 
     def _swap(self, cursor: Cursor, position: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 
 import click
@@ -11,6 +12,7 @@ from api import bootstrap
 from api.cli.signals import stop_on_signals
 from projections.rebuild import Rebuild
 from projections.runner import ProjectionFailed
+from projections.table_diff import MOST_DIFFERENCES
 
 
 @click.group()
@@ -67,8 +69,12 @@ def projections_rebuild(name: str | None, verify: bool) -> None:
                 click.echo(f"DIFFERENT {difference.describe()}")
             differences += len(found)
             verb = "verified" if verify else "rebuilt and swapped in"
+            capped = [table for table, n in Counter(d.table for d in found).items()
+                      if n >= MOST_DIFFERENCES]
             click.echo(f"{runner.name}: {verb} at position {position}"
-                       + (f", {len(found)} differences" if verify else ""))
+                       + (f", {len(found)} differences" if verify else "")
+                       + (f" (only the first {MOST_DIFFERENCES:,} kept of "
+                          f"{', '.join(capped)}: there are more)" if capped else ""))
     finally:
         svc.close()
     if differences:

@@ -9,13 +9,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from api.cli.projections import projections as projections_group
 from api.demo import DEMO_PARTNER_ID, load_demo
 from api.services import Services
 from domain import commands as c
 from domain.money import Money
 from projections.rebuild import Rebuild
 from projections.runner import ProjectionFailed
+from projections.table_diff import order_by, sort_key
 
 
 def history(svc: Services, seed: int = 5) -> None:
@@ -69,6 +72,62 @@ def test_a_row_altered_by_hand_is_named_by_table_key_and_column(services: Servic
     # a rebuild swaps in the right rows; a verify then finds nothing
     rebuild(services, "ledger", verify=False)
     assert rebuild(services, "ledger", verify=True)[1] == []
+
+
+HAND_KEYS = ["a-hand", "B-hand", "\u00e9-hand", "Z-hand"]
+
+
+def test_rows_added_and_removed_by_hand_are_named_whatever_their_keys_case(
+        services: Services) -> None:
+    history(services)
+    with services.db.transaction() as cursor:
+        for key in HAND_KEYS:  # copies of one partner under keys a locale would sort apart
+            cursor.execute(
+                "INSERT INTO partner_directory SELECT ?, seq, name, email, company, type, "
+                "country, status, status_reason, tier, plan_id, applied_at, updated_at, "
+                "version FROM partner_directory WHERE partner_id = ?",
+                (key, str(DEMO_PARTNER_ID)))
+        cursor.execute("DELETE FROM partner_directory WHERE partner_id = ?",
+                       (str(DEMO_PARTNER_ID),))
+    _, differences = rebuild(services, "partner_directory", verify=True)
+    assert sorted(differences) == sorted(
+        [f"partner_directory key ({key!r},): row live only" for key in HAND_KEYS]
+        + [f"partner_directory key ({str(DEMO_PARTNER_ID)!r},): row rebuilt only"])
+
+
+def test_the_order_asked_of_the_database_is_the_walks(services: Services) -> None:
+    keys = ["", "B", "a", "\u00e9", "e", "Z", "10", "9", "\U0001f600", "a b", "ab"]
+    with services.db.transaction() as cursor:
+        # declared with a collation that sorts text as people read it, where there is one
+        collation = "NOCASE"
+        if services.db.dialect == "postgres":
+            cursor.execute("SELECT collname FROM pg_collation WHERE collname = 'und-x-icu'")
+            collation = '"und-x-icu"' if cursor.fetchone() is not None else '"C"'
+        cursor.execute(f"CREATE TABLE diff_probe (id TEXT COLLATE {collation} PRIMARY KEY, "
+                       "n BIGINT NOT NULL)")
+        cursor.executemany("INSERT INTO diff_probe VALUES (?, ?)",
+                           [(key, n) for n, key in enumerate(keys)])
+        order = order_by(cursor, "diff_probe", ["id", "n"])
+        cursor.execute(f"SELECT id, n FROM diff_probe ORDER BY {order}")
+        got = [(row["id"], row["n"]) for row in cursor.fetchall()]
+    assert got == sorted(got, key=sort_key) and len(got) == len(keys)
+
+
+def test_a_verify_wrong_everywhere_keeps_the_first_differences_and_says_so(
+        services: Services, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    history(services)
+    with services.db.transaction() as cursor:
+        cursor.execute("UPDATE statement SET amount = amount + 1")
+        cursor.execute("SELECT COUNT(*) AS n FROM statement")
+        row = cursor.fetchone()
+    assert row is not None and int(row["n"]) > 3
+    monkeypatch.setattr("projections.table_diff.MOST_DIFFERENCES", 3)
+    monkeypatch.setattr("api.cli.projections.MOST_DIFFERENCES", 3)
+    monkeypatch.setenv("PARTNERLEDGER_DATABASE_URL", database_url)
+    result = CliRunner().invoke(projections_group, ["rebuild", "ledger", "--verify"])
+    assert result.exit_code == 1, result.output
+    assert result.output.count("DIFFERENT statement key") == 3
+    assert "3 differences (only the first 3 kept of statement: there are more)" in result.output
 
 
 def test_reads_and_writes_go_on_while_a_rebuild_runs(services: Services) -> None:
