@@ -129,7 +129,7 @@ def compare_ordered(table: str, key: list[str], live: Iterator[dict[str, Any]],
         try:
             if side in behind and ranked < behind[side]:
                 raise Unordered(f"{table}: {side} rows out of key order")
-        except TypeError as error:
+        except (TypeError, ArithmeticError) as error:  # e.g. a decimal NaN
             raise Unordered(f"{table}: keys the walk cannot compare") from error
         behind[side] = ranked
         return row, ranked
@@ -140,7 +140,7 @@ def compare_ordered(table: str, key: list[str], live: Iterator[dict[str, Any]],
         try:
             live_first = b is None or (a is not None and a_key < b_key)
             rebuilt_first = not live_first and (a is None or b_key < a_key)
-        except TypeError as error:
+        except (TypeError, ArithmeticError) as error:  # e.g. a decimal NaN
             raise Unordered(f"{table}: keys the walk cannot compare") from error
         if live_first:
             assert a is not None

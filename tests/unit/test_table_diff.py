@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -67,6 +68,8 @@ def test_a_side_out_of_order_is_refused_not_misread() -> None:
         described(rows((2, "a"), (1, "b")), rows((1, "b"), (2, "a")))
     with pytest.raises(Unordered):  # keys Python cannot order
         compare_ordered("t", ["id"], rows((1, "a")), rows((1j, "a")), 10)
+    with pytest.raises(Unordered):  # a decimal NaN refuses to be ordered
+        compare_ordered("t", ["id"], rows((Decimal(1), "a")), rows((Decimal("NaN"), "a")), 10)
 
 
 def test_the_walks_order_is_sqlites_for_every_storage_class() -> None:
