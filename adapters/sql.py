@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,7 +70,7 @@ class Cursor:
         unnest_insert(self.raw, table, columns, rows, conflict)
 
     def stream(self, statement: str, params: Sequence[Any] = (),
-               size: int = 5000) -> Iterator[list[Row]]:
+               size: int = 5000) -> Generator[list[Row], None, None]:
         """The rows of a query in lists of at most `size`, never all held at once: on
         PostgreSQL through a server-side cursor (a plain one receives the whole result at
         `execute`), on SQLite as the engine steps through it."""

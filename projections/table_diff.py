@@ -10,6 +10,8 @@ not expect (a type this does not know), that table is compared in memory instead
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -17,7 +19,8 @@ from typing import Any
 
 from adapters.sql import Cursor
 
-# differences kept per table: a read model wrong everywhere is named by its first ones
+# differences kept per table (and one more, to tell there are more): a read model wrong
+# everywhere is named by its first ones
 MOST_DIFFERENCES = 1000
 TEXT_TYPES = {"text", "character varying", "character"}
 
@@ -33,6 +36,8 @@ class Difference:
     rebuilt: Any
 
     def describe(self) -> str:
+        if self.column == "(unreadable)":
+            return f"{self.table}: a row cannot be read ({self.live})"
         if self.column == "(row)":
             where = "live only" if self.live else "rebuilt only"
             return f"{self.table} key {self.key!r}: row {where}"
@@ -50,6 +55,8 @@ def sort_key(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
     for value in key:
         if value is None:
             ranked.append((0, 0))
+        elif isinstance(value, float) and math.isnan(value):  # neither before nor after
+            raise Unordered("a NaN in a key")
         elif isinstance(value, str):
             ranked.append((2, value))
         elif isinstance(value, bytes | bytearray | memoryview):
@@ -92,8 +99,10 @@ def order_by(cursor: Cursor, table: str, key: list[str]) -> str:
 
 def _walk(cursor: Cursor, table: str, order: str) -> Generator[dict[str, Any], None, None]:
     """The table's rows in key order, a stretch at a time."""
-    for rows in cursor.stream(f"SELECT * FROM {table} ORDER BY {order}"):  # noqa: S608
-        yield from (dict(row) for row in rows)
+    statement = f"SELECT * FROM {table} ORDER BY {order}"  # noqa: S608
+    with closing(cursor.stream(statement)) as stretches:  # its server-side cursor, closed
+        for rows in stretches:
+            yield from (dict(row) for row in rows)
 
 
 def _in_memory(cursor: Cursor, table: str, key: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -104,15 +113,22 @@ def _in_memory(cursor: Cursor, table: str, key: list[str]) -> dict[tuple[Any, ..
 def compare(table: str, key: list[str], live: Cursor, rebuilt: Cursor,
             most: int | None = None) -> list[Difference]:
     """The differences between the live and the rebuilt version of one table, in key
-    order, at most `most` of them (`MOST_DIFFERENCES`)."""
+    order: at most `most` of them (`MOST_DIFFERENCES`), and one more when there are more."""
     most = MOST_DIFFERENCES if most is None else most
     order = order_by(live, table, key)
     try:
-        with closing(_walk(live, table, order)) as a, closing(_walk(rebuilt, table, order)) as b:
-            return compare_ordered(table, key, a, b, most)
-    except Unordered:
-        return compare_rows(table, key, _in_memory(live, table, key),
-                            _in_memory(rebuilt, table, key))[:most]
+        try:
+            with (closing(_walk(live, table, order)) as a,
+                  closing(_walk(rebuilt, table, order)) as b):
+                return compare_ordered(table, key, a, b, most + 1)
+        except Unordered:
+            return compare_rows(table, key, _in_memory(live, table, key),
+                                _in_memory(rebuilt, table, key))[:most + 1]
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error):
+            raise
+        # text that is not UTF-8, written by hand: the application never stores it
+        return [Difference(table, (), "(unreadable)", str(error), None)]
 
 
 def compare_ordered(table: str, key: list[str], live: Iterator[dict[str, Any]],

@@ -12,7 +12,7 @@ from api import bootstrap
 from api.cli.signals import stop_on_signals
 from projections.rebuild import Rebuild
 from projections.runner import ProjectionFailed
-from projections.table_diff import MOST_DIFFERENCES
+from projections.table_diff import MOST_DIFFERENCES, Difference
 
 
 @click.group()
@@ -65,15 +65,21 @@ def projections_rebuild(name: str | None, verify: bool) -> None:
             rebuild = Rebuild(svc.app, svc.db, runner, progress=progress_line(runner.name))
             position, found = rebuild.run(verify)
             click.echo("", err=True)
-            for difference in found[:100]:
+            # a table with more differences than are kept comes with one more: not shown
+            per_table: Counter[str] = Counter()
+            kept: list[Difference] = []
+            for difference in found:
+                per_table[difference.table] += 1
+                if per_table[difference.table] <= MOST_DIFFERENCES:
+                    kept.append(difference)
+            capped = [table for table, n in per_table.items() if n > MOST_DIFFERENCES]
+            for difference in kept[:100]:
                 click.echo(f"DIFFERENT {difference.describe()}")
             differences += len(found)
             verb = "verified" if verify else "rebuilt and swapped in"
-            capped = [table for table, n in Counter(d.table for d in found).items()
-                      if n >= MOST_DIFFERENCES]
             click.echo(f"{runner.name}: {verb} at position {position}"
-                       + (f", {len(found)} differences" if verify else "")
-                       + (f" (only the first {MOST_DIFFERENCES:,} kept of "
+                       + (f", {len(kept)} differences" if verify else "")
+                       + (f" (counting stopped at {MOST_DIFFERENCES:,} in "
                           f"{', '.join(capped)}: there are more)" if capped else ""))
     finally:
         svc.close()

@@ -127,7 +127,14 @@ def test_a_verify_wrong_everywhere_keeps_the_first_differences_and_says_so(
     result = CliRunner().invoke(projections_group, ["rebuild", "ledger", "--verify"])
     assert result.exit_code == 1, result.output
     assert result.output.count("DIFFERENT statement key") == 3
-    assert "3 differences (only the first 3 kept of statement: there are more)" in result.output
+    assert "3 differences (counting stopped at 3 in statement: there are more)" in result.output
+    # exactly as many as are kept: no more to tell of
+    with services.db.transaction() as cursor:
+        cursor.execute("UPDATE statement SET amount = amount - 1 WHERE seq NOT IN "
+                       "(SELECT seq FROM statement ORDER BY seq LIMIT 3)")
+    result = CliRunner().invoke(projections_group, ["rebuild", "ledger", "--verify"])
+    assert result.exit_code == 1 and "3 differences" in result.output
+    assert "there are more" not in result.output
 
 
 def test_reads_and_writes_go_on_while_a_rebuild_runs(services: Services) -> None:

@@ -68,6 +68,8 @@ def test_a_side_out_of_order_is_refused_not_misread() -> None:
         described(rows((2, "a"), (1, "b")), rows((1, "b"), (2, "a")))
     with pytest.raises(Unordered):  # keys Python cannot order
         compare_ordered("t", ["id"], rows((1, "a")), rows((1j, "a")), 10)
+    with pytest.raises(Unordered):  # a float NaN is neither before nor after anything
+        compare_ordered("t", ["id"], rows((1.0, "a")), rows((float("nan"), "a")), 10)
     with pytest.raises(Unordered):  # a decimal NaN refuses to be ordered
         compare_ordered("t", ["id"], rows((Decimal(1), "a")), rows((Decimal("NaN"), "a")), 10)
 
@@ -111,3 +113,17 @@ def test_a_table_the_walk_cannot_follow_is_compared_in_memory(
     assert [d.describe() for d in compare_rows("t", ["id"], {(1,): {"id": 1}},
                                                {(2,): {"id": 2}})] == [
         "t key (1,): row live only", "t key (2,): row rebuilt only"]
+
+
+def test_text_that_is_not_utf8_is_named_not_a_crash() -> None:
+    live, rebuilt = tables([(1, "a"), (2, "b")], [(1, "a"), (2, "b")])
+    live.execute("UPDATE t SET amount = CAST(x'ff41' AS TEXT) WHERE id = 2")
+    found = [d.describe() for d in compare("t", ["id"], live, rebuilt)]
+    assert len(found) == 1 and found[0].startswith("t: a row cannot be read (")
+
+
+def test_one_difference_more_than_kept_tells_there_are_more() -> None:
+    live, rebuilt = tables([(n, "a") for n in range(10)], [(n, "b") for n in range(10)])
+    assert len(compare("t", ["id"], live, rebuilt, most=4)) == 5
+    live, rebuilt = tables([(n, "a") for n in range(4)], [(n, "b") for n in range(4)])
+    assert len(compare("t", ["id"], live, rebuilt, most=4)) == 4
