@@ -22,7 +22,6 @@ from adapters.sql import BufferedCursor, Cursor, Database
 from projections import table_diff
 from projections.read_model import ReadModel
 from projections.runner import ProjectionFailed, ReadModelRunner
-from projections.table_diff import Difference
 
 Progress = Callable[[int, int, float], None]  # events done, events in the log, seconds
 
@@ -121,7 +120,7 @@ class Rebuild:
                               time.monotonic() - started)
         return done
 
-    def run(self, verify: bool) -> tuple[int, list[Difference]]:
+    def run(self, verify: bool) -> tuple[int, list[table_diff.Difference]]:
         """Builds the scratch tables; then swaps them in, or (verify) compares them with the
         live ones. Returns the position reached and the differences found."""
         self.scratch.create(self.projection.tables)
@@ -147,8 +146,8 @@ class Rebuild:
         finally:
             self.scratch.drop()
 
-    def _compare(self, live: Cursor) -> list[Difference]:
-        found: list[Difference] = []
+    def _compare(self, live: Cursor) -> list[table_diff.Difference]:
+        found: list[table_diff.Difference] = []
         with self.scratch.transaction() as rebuilt:
             for table in self.projection.table_names:
                 found += table_diff.compare(table, table_diff.key_columns(live, table),

@@ -19,9 +19,10 @@ from typing import Any
 
 from adapters.sql import Cursor
 
-# differences kept per table (and one more, to tell there are more): a read model wrong
-# everywhere is named by its first ones
+# differences kept per table: a read model wrong everywhere is named by its first ones, and
+# a `MORE` marker says there are others
 MOST_DIFFERENCES = 1000
+MORE = "(more)"
 TEXT_TYPES = {"text", "character varying", "character"}
 
 
@@ -36,6 +37,8 @@ class Difference:
     rebuilt: Any
 
     def describe(self) -> str:
+        if self.column == MORE:
+            return f"{self.table}: more differences than are kept"
         if self.column == "(unreadable)":
             return f"{self.table}: a row cannot be read ({self.live})"
         if self.column == "(row)":
@@ -113,22 +116,26 @@ def _in_memory(cursor: Cursor, table: str, key: list[str]) -> dict[tuple[Any, ..
 def compare(table: str, key: list[str], live: Cursor, rebuilt: Cursor,
             most: int | None = None) -> list[Difference]:
     """The differences between the live and the rebuilt version of one table, in key
-    order: at most `most` of them (`MOST_DIFFERENCES`), and one more when there are more."""
+    order: at most `most` of them (`MOST_DIFFERENCES`), then a `MORE` marker if there are
+    others."""
     most = MOST_DIFFERENCES if most is None else most
     order = order_by(live, table, key)
     try:
         try:
             with (closing(_walk(live, table, order)) as a,
                   closing(_walk(rebuilt, table, order)) as b):
-                return compare_ordered(table, key, a, b, most + 1)
+                found = compare_ordered(table, key, a, b, most + 1)
         except Unordered:
-            return compare_rows(table, key, _in_memory(live, table, key),
-                                _in_memory(rebuilt, table, key))[:most + 1]
+            found = compare_rows(table, key, _in_memory(live, table, key),
+                                 _in_memory(rebuilt, table, key))
     except sqlite3.OperationalError as error:
         if "decode" not in str(error):
             raise
         # text that is not UTF-8, written by hand: the application never stores it
         return [Difference(table, (), "(unreadable)", str(error), None)]
+    if len(found) > most:
+        return [*found[:most], Difference(table, (), MORE, None, None)]
+    return found
 
 
 def compare_ordered(table: str, key: list[str], live: Iterator[dict[str, Any]],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Callable
 
 import click
@@ -12,7 +11,7 @@ from api import bootstrap
 from api.cli.signals import stop_on_signals
 from projections.rebuild import Rebuild
 from projections.runner import ProjectionFailed
-from projections.table_diff import MOST_DIFFERENCES, Difference
+from projections.table_diff import MORE, MOST_DIFFERENCES
 
 
 @click.group()
@@ -65,14 +64,8 @@ def projections_rebuild(name: str | None, verify: bool) -> None:
             rebuild = Rebuild(svc.app, svc.db, runner, progress=progress_line(runner.name))
             position, found = rebuild.run(verify)
             click.echo("", err=True)
-            # a table with more differences than are kept comes with one more: not shown
-            per_table: Counter[str] = Counter()
-            kept: list[Difference] = []
-            for difference in found:
-                per_table[difference.table] += 1
-                if per_table[difference.table] <= MOST_DIFFERENCES:
-                    kept.append(difference)
-            capped = [table for table, n in per_table.items() if n > MOST_DIFFERENCES]
+            kept = [d for d in found if d.column != MORE]
+            capped = [d.table for d in found if d.column == MORE]
             for difference in kept[:100]:
                 click.echo(f"DIFFERENT {difference.describe()}")
             differences += len(found)
