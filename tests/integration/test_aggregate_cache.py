@@ -69,3 +69,36 @@ def test_an_aggregate_another_writer_moved_on_is_reloaded_not_overwritten(
     services.app.execute_batch([pay(5, customer)])
     after = services.app.get_aggregate(PartnerAccount, PartnerAccount.id_for(pid))
     assert after.earned == Money.parse("100.00", "USD")
+
+
+def test_a_batch_saved_after_another_writer_stays_cached(
+    services: Services, other_writer: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer commits between our batch's start and its save (a second worker, an
+    API process): what our batch saved stays cached, what the other changed does not."""
+    pid, customer = referred_partner(services)
+    services.app.keep_aggregates(100)
+    services.app.execute_batch([pay(1, customer)])
+    cache = services.app.cache
+    assert cache is not None
+    newcomer = uuid.uuid4()
+    started = cache.sync
+
+    def sync_then_another_writer_commits(recorder: object) -> None:
+        started(recorder)
+        other_writer.app.execute(c.ApplyPartner(NOW, newcomer, "N", f"{newcomer}@n.example",
+                                                "Co", "agency", "US"))
+
+    monkeypatch.setattr(cache, "sync", sync_then_another_writer_commits)
+    services.app.execute_batch([pay(2, customer)])
+    monkeypatch.undo()
+    account_id = PartnerAccount.id_for(pid)
+    cache.sync(services.app.recorder)
+    kept = cache.take([pid, account_id, newcomer])
+    assert set(kept) == {pid, account_id}  # ours as saved; the newcomer was never ours
+    assert kept[account_id].version == len(services.app.recorder.select_events(account_id))
+    # a change the other writer makes after our save is still seen
+    other_writer.app.execute(c.SuspendPartner(NOW + timedelta(minutes=5), pid, "audit"))
+    services.app.execute_batch([pay(6, customer)])
+    paid = services.app.get_aggregate(Payment, Payment.id_for("in_6"))
+    assert paid.no_commission_reason == "partner_suspended"
