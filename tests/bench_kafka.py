@@ -183,7 +183,8 @@ def measure_group(kind: str, svc: Services, baseline: float, workers: int = 2) -
             process.terminate()
             process.wait(30)
         broker.stop()
-    return {"store": kind, "figure": f"Kafka ingest, {workers} worker processes in one group, "
+    processes_text = "1 worker process" if workers == 1 else f"{workers} worker processes"
+    return {"store": kind, "figure": f"Kafka ingest, {processes_text} in one group, "
             "timed from the first send", "value": len(stream) / elapsed, "unit": "messages/s",
             "baseline": baseline, "target": "≥ 10,000/s and ≥ 50% of baseline",
             "events_per_second": written / elapsed}
