@@ -42,6 +42,22 @@ class SideWriteSQLiteRecorder(SQLiteApplicationRecorder):
         return positions
 
 
+@contextmanager
+def settled_on_error(curs: Any) -> Iterator[None]:
+    """In pipeline mode psycopg raises a statement's error when it reads its result, which
+    may be at a later statement's `execute`, before the insert's own sync. The pipeline is
+    then left aborted, and ending the transaction reports "pipeline aborted" (which the
+    library retries ten times as a lost connection, then raises) in place of the error,
+    e.g. the unique violation of a version conflict that `execute_batch` retries on fresh
+    state. Syncing first leaves the error itself to reach the caller."""
+    try:
+        yield
+    except psycopg.Error:
+        with suppress(psycopg.Error), curs.connection.pipeline() as pipeline:
+            pipeline.sync()
+        raise
+
+
 class SideWritePostgresRecorder(PostgresApplicationRecorder):
     """PostgreSQL recorder with side writes, and the audit chain extended with the events."""
 
@@ -101,3 +117,11 @@ class SideWritePostgresRecorder(PostgresApplicationRecorder):
             for write in side_writes:
                 write.apply(cursor)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # inside the library's try, before its sync: an error met here (a side row's, or
+        # the events' own) is kept for after the transaction, which must end cleanly
+        with settled_on_error(curs):
+            super()._insert_stored_events(curs, stored_events, **kwargs)
