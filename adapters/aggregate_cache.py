@@ -60,13 +60,13 @@ class AggregateCache:
     def _others(self, current: int) -> list[tuple[int, int]]:
         """The stretches of the log from `position` to `current` that we did not write."""
         stretches, start = [], self.position + 1
-        for first, last in sorted(self._own):
+        for first, last in sorted(self._own):  # each committed, so within `current`
             if first > start:
-                stretches.append((start, min(first - 1, current)))
+                stretches.append((start, first - 1))
             start = max(start, last + 1)
         if start <= current:
             stretches.append((start, current))
-        return [(first, last) for first, last in stretches if first <= last]
+        return stretches
 
     def take(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
         """Removes and returns those of these aggregates that are cached."""

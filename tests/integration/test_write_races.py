@@ -5,32 +5,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from adapters.settings import Settings
-from api.bootstrap import build_services
 from api.services import Services
 from domain.partners import Partner
-from tests.conftest import count_events, drop_schema, postgres_or_skip
+from tests.conftest import count_events
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
-pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def postgres_services() -> Iterator[Services]:
-    base = postgres_or_skip()
-    schema = f"pl_race_{uuid.uuid4().hex[:12]}"
-    svc = build_services(Settings(database_url=f"{base}?schema={schema}", follow_interval=0))
-    yield svc
-    svc.close()
-    drop_schema(base, schema)
+# the pipeline is PostgreSQL's: the store fixtures, on that store only
+on_postgres = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
 def partner(name: str) -> Partner:
@@ -38,14 +26,16 @@ def partner(name: str) -> Partner:
                    type="agency", country="US", occurred_at=NOW)
 
 
+@pytest.mark.postgres
+@on_postgres
 def test_a_conflict_met_before_the_insert_s_sync_is_reported_as_itself(
-    postgres_services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In pipeline mode the driver raises a statement's error when it happens to read its
     result: with a racing writer that can be at a later statement of the insert, before the
     insert's own sync, with results still unread behind it (four concurrent payout runs hit
     it). Forced here: a duplicate row, answered before the insert queues its NOTIFY."""
-    svc = postgres_services
+    svc = services
     recorder: Any = svc.app.recorder
     notify = recorder._notify_channel
 
