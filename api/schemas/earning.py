@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas.common import CommandSchema, InputSchema, MoneySchema, SignedMoneySchema
+from api.schemas.common import CommandSchema, InputSchema, MoneyField, SignedMoneySchema
 
 BILLING_ID = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]{0,199}$",
@@ -23,13 +23,13 @@ class RegisterDealSchema(CommandSchema):
     id = fields.UUID(load_default=None)
     partner_id = fields.UUID(required=True)
     customer = fields.Nested(CustomerSchema, required=True)
-    estimated_value = fields.Nested(MoneySchema, required=True)
+    estimated_value = MoneyField(required=True)
 
 
 class CloseWonSchema(CommandSchema):
     """POST /deals/{id}/close-won."""
 
-    amount = fields.Nested(MoneySchema, required=True)
+    amount = MoneyField(required=True)
     new_customer = fields.Boolean(required=True, truthy={True}, falsy={False})
 
 
@@ -57,7 +57,7 @@ class PaymentSchema(CommandSchema):
 
     id = fields.String(required=True, validate=BILLING_ID)
     customer_id = fields.String(required=True, validate=BILLING_ID)
-    amount = fields.Nested(MoneySchema, required=True)
+    amount = MoneyField(required=True)
 
 
 class RefundSchema(CommandSchema):
@@ -65,7 +65,7 @@ class RefundSchema(CommandSchema):
 
     id = fields.String(required=True, validate=BILLING_ID)
     payment_id = fields.String(required=True, validate=BILLING_ID)
-    amount = fields.Nested(MoneySchema, required=True)
+    amount = MoneyField(required=True)
 
 
 class RedemptionSchema(CommandSchema):
@@ -81,6 +81,6 @@ class AdjustmentSchema(CommandSchema):
 
     id = fields.UUID(load_default=None, metadata={
         "description": "Your id for the adjustment; the same id twice is a 409 duplicate."})
-    amount = fields.Nested(SignedMoneySchema, required=True, metadata={
+    amount = MoneyField(SignedMoneySchema, required=True, metadata={
         "description": "Positive credits the partner, negative debits it; not zero."})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))

@@ -10,7 +10,7 @@ from api.schemas.common import (
     CommandSchema,
     CurrencyCode,
     InputSchema,
-    MoneySchema,
+    MoneyField,
     Rate,
     moment_field,
 )
@@ -27,7 +27,7 @@ class TierSchema(InputSchema):
     """A tier: reached at `threshold` of trailing-365-day sourced revenue."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    threshold = fields.Nested(MoneySchema, required=True)
+    threshold = MoneyField(required=True)
     bonus_rate = Rate(required=True)
 
 
@@ -42,7 +42,7 @@ class PlanTermsFields(InputSchema):
     attribution_days = fields.Integer(strict=True, validate=DAYS)
     deal_protection_days = fields.Integer(strict=True, validate=DAYS)
     hold_days = fields.Integer(strict=True, validate=DAYS)
-    min_payout = fields.Nested(MoneySchema)
+    min_payout = MoneyField()
     points_per_conversion = fields.Integer(strict=True, validate=POINTS)
     tiers = fields.List(fields.Nested(TierSchema), validate=TIERS)
 
@@ -59,7 +59,7 @@ class CreatePlanSchema(PlanTermsFields, CommandSchema):
     attribution_days = fields.Integer(strict=True, validate=DAYS, load_default=90)
     deal_protection_days = fields.Integer(strict=True, validate=DAYS, load_default=90)
     hold_days = fields.Integer(strict=True, validate=DAYS, load_default=30)
-    min_payout = fields.Nested(MoneySchema, required=True)
+    min_payout = MoneyField(required=True)
     points_per_conversion = fields.Integer(strict=True, validate=POINTS, load_default=0)
     tiers = fields.List(fields.Nested(TierSchema), load_default=list, validate=TIERS)
 

@@ -9,7 +9,7 @@ from api.schemas.common import (
     CurrencyCode,
     DecimalString,
     InputSchema,
-    MoneySchema,
+    MoneyField,
     Rate,
     business_date,
     business_period,
@@ -30,7 +30,7 @@ class AgreementSchema(CommandSchema):
     currency = CurrencyCode(required=True)
     schedule = fields.List(fields.Nested(BracketSchema), required=True,
                            validate=validate.Length(min=1, max=20))
-    minimum_per_quarter = fields.Nested(MoneySchema, load_default=None, allow_none=True)
+    minimum_per_quarter = MoneyField(load_default=None, allow_none=True)
     starts_on = fields.Date(required=True, validate=business_date)
 
 
@@ -39,5 +39,5 @@ class ReportSchema(CommandSchema):
 
     period = fields.String(required=True, validate=[validate.Regexp(
         r"^\d{4}-(0[1-9]|1[0-2])$", error="A month like 2026-03."), business_period])
-    gross_sales = fields.Nested(MoneySchema, required=True)
-    returns = fields.Nested(MoneySchema, required=True)
+    gross_sales = MoneyField(required=True)
+    returns = MoneyField(required=True)
