@@ -17,13 +17,18 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from adapters import kafka
 from adapters.inbox import Inbox
 from api.kafka.ingest import Ingestor
 from api.kafka.messages import decode
 from api.services import Services
+from domain import commands as c
+from domain.accounts import PartnerAccount
+from domain.billing import Payment
+from domain.partners import Partner
+from domain.tiers import BASE_TIER
 from tests.factories import plan_body
 from tests.kafka_broker import Envelope, kafka_settings, produce, settings_env, start_broker
 from tests.kafka_scenario import at, usd
@@ -147,6 +152,69 @@ def same_commands(kind: str, svc: Services, baseline: float) -> dict[str, Any]:
     return {"store": kind, "figure": f"commands, the Kafka stream's {len(stream):,} payments, "
             "1,000 per transaction", "value": written / elapsed, "unit": "events/s",
             "baseline": baseline, "target": None}
+
+
+def library_same_events(kind: str, svc: Services, baseline: float) -> dict[str, Any]:
+    """The events the Kafka stream's payments record (the payment, its accrual and the
+    partner's revenue; each account opened on its first payment), built straight from the
+    domain's aggregates and put in the store 1,000 payments at a time, as ingestion's batches
+    put them: the library's own cost for exactly these events, without messages, commands,
+    lookups, rules or bookkeeping. The ceiling of what ingestion can reach on this library."""
+    setup, people, stream = program(200, MESSAGES)
+    svc.app.execute_batch([decode(m.encode()).command for m in setup + people])
+    commands = [cast(c.RecordPayment, decode(m.encode()).command) for m in stream]
+    partners: dict[str, Partner] = {}
+    for message in people:
+        if message.type == "partner.approved":
+            partners[f"c-{message.data['partner_id']}"] = svc.app.repository.get(
+                uuid.UUID(message.data["partner_id"]))
+    plan = svc.app.repository.get(next(iter(partners.values())).plan_id)
+    terms, version = plan.current.terms, plan.current.number
+    batches = [commands[start:start + 1000] for start in range(0, len(commands), 1000)]
+    accounts: dict[uuid.UUID, PartnerAccount] = {}
+    events = svc.app.position()
+
+    def put() -> None:
+        for batch in batches:
+            new: list[Any] = []
+            for command in batch:
+                partner = partners[command.customer_id]
+                account = accounts.get(partner.id)
+                if account is None:
+                    account = accounts[partner.id] = PartnerAccount(
+                        id=PartnerAccount.id_for(partner.id), partner_id=partner.id,
+                        currency=command.amount.currency)
+                occurred_at = command.occurred_at
+                assert occurred_at is not None  # the envelope's
+                commission = command.amount.times(terms.referral_rate)
+                accrual_id = account.accrue(
+                    source_type="payment", source_id=command.payment_id,
+                    basis=command.amount, amount=commission, base_rate=terms.referral_rate,
+                    tier=BASE_TIER, tier_bonus=Decimal(0), plan_id=plan.id,
+                    plan_version=version, available_at=terms.hold_ends(occurred_at),
+                    occurred_at=occurred_at)
+                payment = Payment(
+                    id=Payment.id_for(command.payment_id), payment_id=command.payment_id,
+                    customer_id=command.customer_id, amount=command.amount,
+                    partner_id=partner.id, commission=commission, accrual_id=accrual_id,
+                    rate=terms.referral_rate, plan_id=plan.id, plan_version=version,
+                    no_commission_reason=None, occurred_at=occurred_at)
+                account.record_revenue("payment", command.payment_id, command.amount, True,
+                                       occurred_at)
+                new += payment.collect_events()
+            for account in accounts.values():
+                new += account.collect_events()
+            svc.app.events.put(new)
+
+    started = time.perf_counter()
+    put()
+    elapsed = time.perf_counter() - started
+    written = svc.app.position() - events
+    assert written == 3 * len(stream) + 200, written
+    return {"store": kind, "figure": f"eventsourcing put, the Kafka stream's {len(stream):,} "
+            "payments' events built directly, 1,000 payments per batch",
+            "value": written / elapsed, "unit": "events/s", "baseline": baseline,
+            "target": None}
 
 
 def measure_group(kind: str, svc: Services, baseline: float, workers: int = 2) -> dict[str, Any]:
