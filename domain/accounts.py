@@ -18,6 +18,7 @@ from domain.errors import CurrencyMismatch, Duplicate, InvalidInput, PartnerLedg
 from domain.ids import derived_id
 from domain.ledger import Entry, OpenEntries
 from domain.money import Money, minor_units
+from domain.recording import RecordsDirectly
 
 DAY_MICROS = 86_400_000_000
 TRAILING_MICROS = 365 * DAY_MICROS
@@ -44,7 +45,7 @@ def entry_id(kind: str, source_type: str, source_id: str) -> UUID:
     return derived_id(f"partnerledger:{kind}:{source_type}:{source_id}")
 
 
-class PartnerAccount(Aggregate):
+class PartnerAccount(Aggregate, metaclass=RecordsDirectly):
     """Money and points a partner has earned, all in its plan's currency."""
 
     # a confirmed payout drops its entries from the live state: a good moment to snapshot

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import CurrencyMismatch, PartnerLedgerError
 from domain.ids import derived_id
 from domain.money import Money
+from domain.recording import RecordsDirectly
 
 
 class RefundExceedsPayment(PartnerLedgerError):
@@ -19,7 +20,7 @@ class RefundExceedsPayment(PartnerLedgerError):
     problem = "refund-exceeds-payment"
 
 
-class Payment(Aggregate):
+class Payment(Aggregate, metaclass=RecordsDirectly):
     """A paid invoice, with the commission it earned (if any) and what refunds took back."""
 
     @staticmethod
@@ -102,7 +103,7 @@ class Payment(Aggregate):
             self.reversed = self.reversed + clawback
 
 
-class Refund(Aggregate):
+class Refund(Aggregate, metaclass=RecordsDirectly):
     """A refund, kept by the billing system's id so a repeat changes nothing."""
 
     @staticmethod

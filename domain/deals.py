@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidInput, InvalidTransition, PartnerLedgerError
 from domain.ids import derived_id
 from domain.money import Money
+from domain.recording import RecordsDirectly
 
 OPEN_STATES = frozenset({"registered", "approved"})
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -41,7 +42,7 @@ class DealConflict(PartnerLedgerError):
     keeps_events = True  # the audit record of the refused attempt is saved all the same
 
 
-class Deal(Aggregate):
+class Deal(Aggregate, metaclass=RecordsDirectly):
     """A partner's registered opportunity with one customer."""
 
     @event("Registered")
@@ -134,7 +135,7 @@ class Deal(Aggregate):
         self.status, self.closed_at = "expired", occurred_at
 
 
-class DomainRegistration(Aggregate):
+class DomainRegistration(Aggregate, metaclass=RecordsDirectly):
     """Which deal, if any, holds a customer domain: first come, first protected."""
 
     @staticmethod

@@ -16,13 +16,14 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.ids import derived_id
+from domain.recording import RecordsDirectly
 
 # Long enough for a sentence and a ticket number; a reason is not a document.
 MAX_REASON = 500
 MAX_NAME = 200
 
 
-class IngestOffsets(Aggregate):
+class IngestOffsets(Aggregate, metaclass=RecordsDirectly):
     """The manual offset resets of one consumer group on one topic-partition."""
 
     @staticmethod

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import Duplicate, InvalidTransition
 from domain.ids import derived_id
 from domain.money import Money
+from domain.recording import RecordsDirectly
 from domain.tiers import BASE_TIER, RevenueHistory, Tier, promotion_due
 
 PARTNER_TYPES = ("referral", "reseller", "technology", "agency", "advocate")
@@ -37,7 +38,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-class Partner(Aggregate):
+class Partner(Aggregate, metaclass=RecordsDirectly):
     """A company or person paid by the program."""
 
     @event("Applied")
@@ -223,7 +224,7 @@ class Partner(Aggregate):
         self.status_reason = reason
 
 
-class EmailClaim(Aggregate):
+class EmailClaim(Aggregate, metaclass=RecordsDirectly):
     """Uniqueness index: which partner, if any, holds an email address."""
 
     @staticmethod

@@ -11,9 +11,10 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidTransition
 from domain.ids import derived_id
 from domain.money import Money
+from domain.recording import RecordsDirectly
 
 
-class Payout(Aggregate):
+class Payout(Aggregate, metaclass=RecordsDirectly):
     """Money on its way to one partner, in one currency."""
 
     @staticmethod
@@ -67,7 +68,7 @@ class Payout(Aggregate):
         self.status, self.reason, self.closed_at = "failed", reason, occurred_at
 
 
-class PayoutRun(Aggregate):
+class PayoutRun(Aggregate, metaclass=RecordsDirectly):
     """One run over every partner's account, and the payouts it made."""
 
     @event("Completed")

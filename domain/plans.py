@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.dates import add_days
 from domain.errors import CurrencyMismatch, InvalidInput
 from domain.money import Money
+from domain.recording import RecordsDirectly
 from domain.tiers import Tier, ladder_errors, tier_named
 
 # Upper bounds of a plan's whole-number terms: every date derived from them stays in the
@@ -82,7 +83,7 @@ class PlanVersion:
     terms: PlanTerms
 
 
-class Plan(Aggregate):
+class Plan(Aggregate, metaclass=RecordsDirectly):
     """A commission plan; revisions add versions that apply from their `occurred_at` on."""
 
     @event("Created")

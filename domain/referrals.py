@@ -11,6 +11,7 @@ from domain.dates import add_months
 from domain.errors import Duplicate, InvalidTransition, PartnerLedgerError
 from domain.ids import derived_id
 from domain.partners import normalise_email
+from domain.recording import RecordsDirectly
 
 
 class AttributionExpired(PartnerLedgerError):
@@ -31,7 +32,7 @@ def referral_status_at(status: str, attribution_expires_at: datetime, when: date
     return status
 
 
-class Referral(Aggregate):
+class Referral(Aggregate, metaclass=RecordsDirectly):
     """A lead a partner sent, earning if it converts inside its window."""
 
     @event("Recorded")
@@ -87,7 +88,7 @@ class Referral(Aggregate):
         self.points = points
 
 
-class LeadClaim(Aggregate):
+class LeadClaim(Aggregate, metaclass=RecordsDirectly):
     """First touch: which referral holds a lead's email."""
 
     @staticmethod
@@ -134,7 +135,7 @@ class LeadClaim(Aggregate):
         self.converted = True
 
 
-class CustomerAttribution(Aggregate):
+class CustomerAttribution(Aggregate, metaclass=RecordsDirectly):
     """Which partner a billing customer came from, and since when."""
 
     @staticmethod

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.money import Money
+from domain.recording import RecordsDirectly
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -84,7 +85,7 @@ def quarter_months(quarter: str) -> list[int]:
     return [first, first + 1, first + 2]
 
 
-class RoyaltyAgreement(Aggregate):
+class RoyaltyAgreement(Aggregate, metaclass=RecordsDirectly):
     """A licence paying a partner royalties on the licensee's net sales."""
 
     @event("Signed")
