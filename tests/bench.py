@@ -312,7 +312,7 @@ def measure(kind: str) -> list[dict[str, Any]]:
     with store(kind) as svc:
         rows.append(bench_kafka.same_commands(kind, svc, baseline))
     with store(kind) as svc:
-        rows.append(bench_kafka.library_same_events(kind, svc, baseline))
+        rows += bench_kafka.library_same_events(kind, svc, baseline)
     with store(kind) as svc:
         rows += bench_kafka.measure(kind, svc, baseline)
     for workers in (1, 2):  # the same method for both: what a second process adds
