@@ -110,8 +110,13 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        """Nothing, in a currency."""
-        return cls(Decimal(0).quantize(Decimal(1).scaleb(-minor_units(currency))), currency)
+        """Nothing, in a currency: one value per currency, shared, since money is immutable
+        (every new payment and account starts from two of them)."""
+        zero = _ZEROS.get(currency)
+        if zero is None:  # an unknown currency raises here, so only ISO 4217 codes are kept
+            quantum = Decimal(1).scaleb(-minor_units(currency))
+            zero = _ZEROS[currency] = cls(Decimal(0).quantize(quantum), currency)
+        return zero
 
     @classmethod
     def rounded(cls, exact: Decimal, currency: str) -> Money:
@@ -149,6 +154,9 @@ class Money:
     def to_json(self) -> dict[str, str]:
         """The wire shape: amount as a string with the currency's minor unit."""
         return {"amount": decimal_text(self.amount), "currency": self.currency}
+
+
+_ZEROS: dict[str, Money] = {}
 
 
 def parse_rate(text: object, field: str) -> Decimal:

@@ -93,3 +93,16 @@ def test_rates_lie_between_zero_and_one(text: str, ok: bool) -> None:
 
 def test_wire_shape_is_a_string_amount_with_currency() -> None:
     assert Money.parse("3", "USD").to_json() == {"amount": "3.00", "currency": "USD"}
+
+
+@pytest.mark.parametrize(("currency", "text"), [("USD", "0.00"), ("JPY", "0"), ("KWD", "0.000")])
+def test_zero_is_exact_at_the_currency_scale_and_shared(currency: str, text: str) -> None:
+    zero = Money.zero(currency)
+    assert zero == Money(Decimal(text), currency) and str(zero.amount) == text
+    assert Money.zero(currency) is zero  # immutable, so one value serves every account
+
+
+def test_zero_of_an_unknown_currency_is_refused_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(InvalidInput):
+            Money.zero("XXX")
