@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from adapters.aggregate_cache import AggregateCache
 from adapters.clock import Clock, utc_now
 from adapters.sql import Database, SideWrite
-from adapters.transcodings import TRANSCODINGS
+from adapters.transcodings import TRANSCODINGS, EventTranscoder
 from adapters.unit_of_work import UnitOfWork
 from domain.accounts import PartnerAccount
 from domain.commands import Command
@@ -77,6 +77,11 @@ class PartnerProgram(Application[UUID]):
         """Keeps up to `size` saved aggregates in memory between batches, for a long-running
         writer such as the ingestion worker; each is checked against the store before use."""
         self.cache = AggregateCache(size) if size > 0 else None
+
+    def construct_transcoder(self) -> EventTranscoder:
+        transcoder = EventTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
