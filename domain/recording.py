@@ -99,13 +99,15 @@ class RecordsDirectly(MetaAggregate[Any]):
 
     def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:  # noqa: N805
         super().__init__(name, bases, namespace)
+        cls._creation = _creation_of(cls)
+        if getattr(cls, "TOPIC", None):  # the library checks explicit topics on every event
+            return
         for attribute, value in list(namespace.items()):
             if (isinstance(value, CommandMethodDecorator) and attribute != "__init__"
                     and value.decorated_property is None and value in decorated_func_callers):
                 direct = _direct(value, decorated_func_callers[value])
                 if direct is not None:
                     setattr(cls, attribute, direct)
-        cls._creation = _creation_of(cls)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         creation: _Creation | None = cls.__dict__.get("_creation")
