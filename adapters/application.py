@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from adapters.aggregate_cache import AggregateCache
 from adapters.clock import Clock, utc_now
 from adapters.sql import Database, SideWrite
-from adapters.transcodings import TRANSCODINGS, EventTranscoder
+from adapters.transcodings import EventTranscoder, registered
 from adapters.unit_of_work import UnitOfWork
 from domain.accounts import PartnerAccount
 from domain.commands import Command
@@ -79,14 +79,10 @@ class PartnerProgram(Application[UUID]):
         self.cache = AggregateCache(size) if size > 0 else None
 
     def construct_transcoder(self) -> EventTranscoder:
-        transcoder = EventTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
+        return registered(EventTranscoder())
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        for transcoding in TRANSCODINGS:
-            transcoder.register(transcoding)
+        registered(transcoder)
 
     def execute(
         self,

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from json import encoder as json_encoder
-from typing import Any
+from typing import Any, TypeVar
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+    UUIDAsHex,
+)
 
 from domain.ledger import OpenEntries
 from domain.money import Money, decimal_text
@@ -118,6 +124,15 @@ class DateAsISO(Transcoding):
 TRANSCODINGS: tuple[Transcoding, ...] = (
     MoneyAsDict(), PlanTermsAsDict(), SetAsList(), OpenEntriesAsDict(), DateAsISO(),
 )
+T = TypeVar("T", bound=JSONTranscoder)
+
+
+def registered(transcoder: T) -> T:
+    """The transcoder, knowing every type events hold: the library's own (as its
+    `Application.register_transcodings` registers them) and the domain's."""
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), *TRANSCODINGS):
+        transcoder.register(transcoding)
+    return transcoder
 
 
 class EventTranscoder(JSONTranscoder):

@@ -26,14 +26,11 @@ from eventsourcing.domain import (
     decorated_func_callers,
 )
 from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
     JSONTranscoder,
     Mapper,
-    UUIDAsHex,
 )
 
-from adapters.transcodings import TRANSCODINGS
+from adapters.transcodings import registered
 from domain import (
     accounts,
     billing,
@@ -58,14 +55,8 @@ def aggregate_classes() -> list[Any]:
             and value.__module__ == module.__name__]
 
 
-def _transcoder() -> JSONTranscoder:
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), *TRANSCODINGS):
-        transcoder.register(transcoding)
-    return transcoder
 
-
-MAPPER = Mapper(transcoder=_transcoder())
+MAPPER = Mapper(transcoder=registered(JSONTranscoder()))
 
 
 def stored(events: list[Any]) -> list[tuple[Any, ...]]:

@@ -9,27 +9,17 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
     JSONTranscoder,
     TranscodingNotRegisteredError,
-    UUIDAsHex,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.transcodings import TRANSCODINGS, EventTranscoder
+from adapters.transcodings import EventTranscoder, registered
 from domain.money import Money
 
-
-def _registered(transcoder: JSONTranscoder) -> JSONTranscoder:
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), *TRANSCODINGS):
-        transcoder.register(transcoding)
-    return transcoder
-
-
-LIBRARY = _registered(JSONTranscoder())
-EVENTS = _registered(EventTranscoder())
+LIBRARY = registered(JSONTranscoder())
+EVENTS = registered(EventTranscoder())
 
 text = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
     ["", "é", "\u2028", "\"quoted\"", "back\\slash", "tab\tnew\nline", "\x00\x1f", "💶"])
