@@ -22,6 +22,7 @@ unchanged.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -75,22 +76,19 @@ def _direct(decorator: CommandMethodDecorator, event_class: Any) -> Callable[...
     count = len(names)
 
     def record(self: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) + len(kwargs) != count or len(args) > len(positional):
-            return decorator.__get__(self, type(self))(*args, **kwargs)  # type: ignore[no-any-return]
-        values = dict(zip(positional, args, strict=False))
-        values.update(kwargs)
-        if len(values) != count or not names.issuperset(kwargs):
-            return decorator.__get__(self, type(self))(*args, **kwargs)  # type: ignore[no-any-return]
+        values = dict(zip(positional, args, strict=False)) | kwargs
+        if (len(args) > len(positional) or len(args) + len(kwargs) != count
+                or len(values) != count or not names.issuperset(kwargs)):
+            decorator.__get__(self, type(self))(*args, **kwargs)  # the library's answer
+            return
         event = event_class(originator_id=self.id, originator_version=self.version + 1,
                             timestamp=event_class.create_timestamp(), **values)
         method(self, **values)
         self.version = event.originator_version
         self.modified_on = event.timestamp
         self.pending_events.append(event)
-        return None
 
-    record.__name__, record.__qualname__ = method.__name__, method.__qualname__
-    record.__doc__ = method.__doc__
+    functools.update_wrapper(record, method)
     return record
 
 
